@@ -1,0 +1,1 @@
+"""Per-chain models and codecs."""

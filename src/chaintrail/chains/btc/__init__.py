@@ -1,0 +1,1 @@
+"""Bitcoin: block model, raw serialization parser, script and address codecs, Core JSON."""

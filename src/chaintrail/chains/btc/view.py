@@ -1,0 +1,277 @@
+"""Read access to the Bitcoin store: the lookups an investigator types first, and stats.
+
+``ws.btc.tx(txid)`` and ``ws.btc.address(addr)`` return frozen records with ``to_json()``;
+``ws.btc.stats()`` summarises the store; ``ws.btc.sql(...)`` is the documented escape hatch to
+DuckDB for bulk work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from chaintrail.chains.btc import script
+from chaintrail.errors import AddressNotFoundError, InvalidTxidError, TxNotFoundError
+
+if TYPE_CHECKING:
+    from chaintrail.workspace import Workspace
+
+_TXID = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    index: int
+    is_coinbase: bool
+    spent_txid: str | None
+    spent_vout: int | None
+    value: int | None
+    address: str | None
+    script_type: str | None
+    sequence: int
+    resolved: bool
+    coinbase_script: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    vout: int
+    value: int
+    address: str | None
+    script_type: str
+    script_hex: str
+    spent_by_txid: str | None
+    spent_by_index: int | None
+
+    @property
+    def is_spent(self) -> bool:
+        """Spent by a transaction in the store (False may mean: spent in blocks not ingested)."""
+        return self.spent_by_txid is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TxRecord:
+    txid: str
+    wtxid: str
+    block_hash: str
+    block_height: int | None
+    block_time: datetime
+    position: int
+    version: int
+    locktime: int
+    size: int
+    vsize: int
+    weight: int
+    is_coinbase: bool
+    input_value: int | None
+    output_value: int
+    fee: int | None
+    inputs: tuple[InputRecord, ...]
+    outputs: tuple[OutputRecord, ...]
+    source: str
+    source_sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["block_time"] = self.block_time.isoformat()
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRecord:
+    address: str
+    script_type: str
+    received: int
+    spent: int
+    balance: int
+    unspent_outputs: int
+    outputs: int
+    tx_count: int
+    first_seen_height: int | None
+    last_seen_height: int | None
+    transactions: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class BtcView:
+    """Bitcoin queries over a workspace's store."""
+
+    chain = "btc"
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.con = ws.con
+
+    def sql(self, query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
+        """Run SQL on the store (tables: blocks, transactions, inputs, outputs, provenance)."""
+        return self.con.sql(query, params=params)
+
+    # --- lookups -------------------------------------------------------------------------------
+
+    def tx(self, txid: str) -> TxRecord:
+        if not _TXID.match(txid):
+            raise InvalidTxidError(txid)
+        txid = txid.lower()
+        row = self.con.execute(
+            """
+            select t.txid, t.wtxid, t.block_hash, t.block_height, b.time, t.position, t.version,
+                   t.locktime, t.size, t.vsize, t.weight, t.is_coinbase, t.input_value,
+                   t.output_value, t.fee, p.source, p.sha256
+            from transactions t join blocks b on b.hash = t.block_hash
+            join provenance p on p.id = t.provenance_id
+            where t.txid = ? order by t.block_height nulls last limit 1
+            """,
+            [txid],
+        ).fetchone()
+        if row is None:
+            raise TxNotFoundError("btc", txid, height_max=self._height_max())
+        block_hash = row[2]
+        inputs = tuple(
+            InputRecord(*r)
+            for r in self.con.execute(
+                """
+                select "index", is_coinbase, spent_txid, spent_vout, value, address,
+                       script_type, sequence, resolved, coinbase_script
+                from inputs where txid = ? and block_hash = ? order by "index"
+                """,
+                [txid, block_hash],
+            ).fetchall()
+        )
+        outputs = tuple(
+            OutputRecord(*r)
+            for r in self.con.execute(
+                """
+                select o.vout, o.value, o.address, o.script_type, o.script_hex,
+                       s.txid, s."index"
+                from outputs o
+                left join (select distinct on (spent_txid, spent_vout) spent_txid, spent_vout,
+                                  txid, "index" from inputs where spent_txid = ?) s
+                  on s.spent_txid = o.txid and s.spent_vout = o.vout
+                where o.txid = ? and o.block_hash = ? order by o.vout
+                """,
+                [txid, txid, block_hash],
+            ).fetchall()
+        )
+        return TxRecord(*row[:15], inputs=inputs, outputs=outputs, source=row[15],
+                        source_sha256=row[16])  # fmt: skip
+
+    def address(self, address: str, *, limit: int = 100) -> AddressRecord:
+        """Received, spent and balance of an address, with its transactions (newest first)."""
+        script_type = script.classify(script.address_to_script(address))[0]
+        agg = self.con.execute(
+            """
+            with outs as (select o.txid, o.vout, o.value, o.block_height from outputs o
+                          where o.address = ?),
+                 spends as (select distinct on (i.spent_txid, i.spent_vout)
+                                   i.spent_txid, i.spent_vout, i.txid, i.block_height
+                            from inputs i where i.address = ?)
+            select count(*), coalesce(sum(value), 0),
+                   coalesce(sum(value) filter (where s.txid is not null), 0),
+                   count(*) filter (where s.txid is null),
+                   min(outs.block_height), greatest(max(outs.block_height), max(s.block_height))
+            from outs left join spends s on s.spent_txid = outs.txid and s.spent_vout = outs.vout
+            """,
+            [address, address],
+        ).fetchone()
+        assert agg is not None
+        n_outputs = int(agg[0])
+        if n_outputs == 0:
+            raise AddressNotFoundError("btc", address)
+        txs = self.con.execute(
+            """
+            with touched as (
+                select txid, block_hash, block_height, sum(value) as received, 0::bigint as sent
+                from outputs where address = ? group by all
+                union all
+                select txid, block_hash, block_height, 0::bigint, sum(value)
+                from inputs where address = ? group by all)
+            select txid, any_value(block_height) as height, sum(received), sum(sent)
+            from touched group by txid, block_hash
+            order by height desc nulls last, txid
+            """,
+            [address, address],
+        ).fetchall()
+        received, spent = int(agg[1]), int(agg[2])
+        return AddressRecord(
+            address=address,
+            script_type=script_type,
+            received=received,
+            spent=spent,
+            balance=received - spent,
+            unspent_outputs=int(agg[3]),
+            outputs=n_outputs,
+            tx_count=len(txs),
+            first_seen_height=agg[4],
+            last_seen_height=agg[5],
+            transactions=tuple(
+                {"txid": t, "height": h, "received": int(r), "sent": int(s)}
+                for t, h, r, s in txs[:limit]
+            ),
+        )
+
+    # --- summary -------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts over the store; the ``chaintrail stats --json`` object."""
+        q = self.con.execute
+        blocks = q(
+            """select count(*), min(height), max(height), count(*) filter (where height is null),
+                      count(*) filter (where merkle_verified) from blocks"""
+        ).fetchone()
+        txs = q(
+            """select count(*), coalesce(sum(fee), 0), count(*) filter (where fee is null
+                      and not is_coinbase) from transactions"""
+        ).fetchone()
+        ins = q(
+            """select count(*), count(*) filter (where is_coinbase),
+                      count(*) filter (where not resolved) from inputs"""
+        ).fetchone()
+        outs = q(
+            """select count(*), coalesce(sum(value), 0), count(distinct address),
+                      count(*) filter (where address is null) from outputs"""
+        ).fetchone()
+        reorgs = q("select count(*), coalesce(sum(depth), 0) from reorgs").fetchone()
+        assert blocks and txs and ins and outs and reorgs
+        sources = [
+            {"kind": k, "source": s, "sha256": h, "retrieved_at": t.isoformat(), "blocks": n}
+            for k, s, h, t, n in q(
+                """select p.kind, p.source, p.sha256, p.retrieved_at, count(b.hash)
+                   from provenance p left join blocks b on b.provenance_id = p.id
+                   group by p.id, p.kind, p.source, p.sha256, p.retrieved_at order by p.id"""
+            ).fetchall()
+        ]
+        by_type = dict(
+            q("select script_type, count(*) from outputs group by 1 order by 1").fetchall()
+        )
+        return {
+            "blocks": int(blocks[0]),
+            "transactions": int(txs[0]),
+            "inputs": int(ins[0]),
+            "coinbase_inputs": int(ins[1]),
+            "unresolved_inputs": int(ins[2]),
+            "outputs": int(outs[0]),
+            "addresses": int(outs[2]),
+            "outputs_without_address": int(outs[3]),
+            "total_output_value": int(outs[1]),
+            "total_fees": int(txs[1]),
+            "transactions_fee_unknown": int(txs[2]),
+            "height_min": blocks[1],
+            "height_max": blocks[2],
+            "blocks_height_unknown": int(blocks[3]),
+            "blocks_merkle_verified": int(blocks[4]),
+            "reorgs": int(reorgs[0]),
+            "blocks_rolled_back": int(reorgs[1]),
+            "outputs_by_script_type": {k: int(v) for k, v in by_type.items()},
+            "schema_version": self.ws.schema_version,
+            "sources": sources,
+        }
+
+    def _height_max(self) -> int | None:
+        row = self.con.execute("select max(height) from blocks").fetchone()
+        return None if row is None or row[0] is None else int(row[0])

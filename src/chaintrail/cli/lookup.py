@@ -1,0 +1,67 @@
+"""The lookups an investigator types first: ``tx`` and ``address``."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from chaintrail.cli._common import btc, console, open_workspace, print_json
+
+
+def tx(
+    ctx: typer.Context,
+    txid: str = typer.Argument(..., help="Transaction id (64 hex characters)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a transaction: block, inputs, outputs, fee and where each output was spent."""
+    with open_workspace(ctx) as ws:
+        t = ws.btc.tx(txid)
+    if json_out:
+        print_json(t.to_json())
+        return
+    height = "?" if t.block_height is None else f"{t.block_height:,}"
+    console.print(f"[bold]tx[/] {t.txid}")
+    console.print(f"block {height} {t.block_hash}  {t.block_time:%Y-%m-%d %H:%M:%S} UTC")
+    console.print(f"fee {btc(t.fee)}   size {t.size} B, vsize {t.vsize} vB")
+    ins = Table(title="inputs")
+    for col in ("#", "spends", "address", "value"):
+        ins.add_column(col)
+    for i in t.inputs:
+        spends = "coinbase" if i.is_coinbase else f"{i.spent_txid}:{i.spent_vout}"
+        value = "" if i.is_coinbase else (btc(i.value) if i.resolved else "unresolved")
+        ins.add_row(str(i.index), spends, i.address or "", value)
+    outs = Table(title="outputs")
+    for col in ("#", "address", "type", "value", "spent by"):
+        outs.add_column(col)
+    for o in t.outputs:
+        spent = f"{o.spent_by_txid}:{o.spent_by_index}" if o.spent_by_txid else ""
+        outs.add_row(str(o.vout), o.address or "—", o.script_type, btc(o.value), spent)
+    console.print(ins)
+    console.print(outs)
+    console.print(f"source {t.source} (sha256 {t.source_sha256})", highlight=False)
+
+
+def address(
+    ctx: typer.Context,
+    addr: str = typer.Argument(..., metavar="ADDR", help="Bitcoin address."),
+    limit: int = typer.Option(100, "--limit", help="Transactions to list."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show an address: received, spent, balance and its transactions."""
+    with open_workspace(ctx) as ws:
+        a = ws.btc.address(addr, limit=limit)
+    if json_out:
+        print_json(a.to_json())
+        return
+    console.print(f"[bold]address[/] {a.address} ({a.script_type})")
+    console.print(
+        f"received {btc(a.received)}   spent {btc(a.spent)}   balance {btc(a.balance)}   "
+        f"({a.tx_count:,} transactions, {a.unspent_outputs:,} unspent outputs)"
+    )
+    table = Table(title="transactions (newest first)")
+    for col in ("height", "txid", "received", "sent"):
+        table.add_column(col)
+    for row in a.transactions:
+        h = "?" if row["height"] is None else f"{row['height']:,}"
+        table.add_row(h, row["txid"], btc(row["received"]), btc(row["sent"]))
+    console.print(table)

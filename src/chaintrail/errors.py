@@ -1,0 +1,389 @@
+"""The one exception tree of chaintrail.
+
+Every error a user can meet is defined here, carries a stable snake_case ``code`` (used in JSON
+output and listed in ``docs/errors.md``), a one-line ``message`` that says what happened, a
+``hint`` that says what to do, and the CLI exit code / HTTP status it maps to. Library code raises
+the leaf classes; only the CLI and web edges translate them::
+
+    ChaintrailError                      exit 70 / 500
+    ├── UsageError                       exit 2 / 400  bad input the user can fix
+    │   ├── UnknownChainError
+    │   ├── InvalidTxidError
+    │   ├── InvalidAddressError
+    │   ├── UnsupportedFormatError       a file whose format cannot be recognised
+    │   ├── BlockParseError              truncated/corrupt raw block bytes (file, offset)
+    │   ├── MerkleMismatchError          a block whose transactions do not hash to its merkle root
+    │   ├── InvalidSourceDataError       non-JSON or wrong-shape JSON (file, line, field)
+    │   ├── ChainMismatchError           a node on another network than the store
+    │   └── NodeConfigError              a node URL, cookie file or credentials that cannot work
+    ├── NotFoundError                    exit 1 / 404
+    │   ├── TxNotFoundError  AddressNotFoundError  BlockNotFoundError  TableNotFoundError
+    ├── WorkspaceError                   exit 3 / 409
+    │   ├── WorkspaceNotFoundError  WorkspaceExistsError  WorkspaceLockedError
+    │   ├── SchemaTooNewError  MigrationFailedError
+    ├── SourceError                      exit 1 / 502  a data source (node) failed; .retryable
+    │   ├── SourceUnavailableError  SourceAuthError  RpcError  ReorgDetectedError
+    ├── IntegrityError                   exit 3 / 500  never caught-and-continued
+    └── MissingExtraError                exit 2 / 501
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ChaintrailError(Exception):
+    """Base of every chaintrail error: a message, a hint, a stable code and exit code."""
+
+    code: ClassVar[str] = "internal_error"
+    exit_code: ClassVar[int] = 70
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_json(self) -> dict[str, object]:
+        """The error as the JSON envelope the CLI and web print."""
+        return {
+            "ok": False,
+            "error": self.message,
+            "hint": self.hint,
+            "code": self.code,
+            "status": self.http_status,
+        }
+
+
+# --- usage / bad input -------------------------------------------------------------------------
+
+
+class UsageError(ChaintrailError):
+    """Bad input the user can fix."""
+
+    code = "usage_error"
+    exit_code = 2
+    http_status = 400
+
+
+class UnknownChainError(UsageError):
+    code = "unknown_chain"
+
+    def __init__(self, chain: str) -> None:
+        self.chain = chain
+        super().__init__(f"Unknown chain {chain!r}.", hint="Known chains: btc.")
+
+
+class InvalidTxidError(UsageError):
+    code = "invalid_txid"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(
+            f"{text!r} is not a transaction id.",
+            hint="A txid is 64 hexadecimal characters.",
+        )
+
+
+class InvalidAddressError(UsageError):
+    code = "invalid_address"
+
+    def __init__(self, chain: str, text: str) -> None:
+        self.chain = chain
+        self.text = text
+        super().__init__(f"{text!r} is not a valid {chain} address.")
+
+
+class UnsupportedFormatError(UsageError):
+    code = "unsupported_format"
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: {detail}",
+            hint="Give blk*.dat files, raw blocks (binary or hex) or getblock JSON/JSONL.",
+        )
+
+
+class BlockParseError(UsageError):
+    """Raw block bytes that cannot be decoded: truncated, corrupt or with a wrong magic."""
+
+    code = "block_parse_error"
+
+    def __init__(self, reason: str, *, source: str = "<bytes>", offset: int | None = None) -> None:
+        self.reason = reason
+        self.source = source
+        self.offset = offset
+        where = source if offset is None else f"{source} at byte {offset:,}"
+        super().__init__(
+            f"Cannot parse block data in {where}: {reason}.",
+            hint="The file is truncated or corrupt; copy it again from the node's blocks folder.",
+        )
+
+
+class MerkleMismatchError(UsageError):
+    code = "merkle_mismatch"
+
+    def __init__(self, block_hash: str, expected: str, computed: str, *, source: str) -> None:
+        self.block_hash = block_hash
+        self.expected = expected
+        self.computed = computed
+        self.source = source
+        super().__init__(
+            f"Block {block_hash} in {source}: merkle root {expected} does not match "
+            f"its transactions ({computed}).",
+            hint="The block data is corrupt or was altered; nothing of this block was stored.",
+        )
+
+
+class InvalidSourceDataError(UsageError):
+    """JSON (file or RPC response) that is not JSON or not the expected shape."""
+
+    code = "invalid_source_data"
+
+    def __init__(self, source: str, reason: str, *, line: int | None = None) -> None:
+        self.source = source
+        self.reason = reason
+        self.line = line
+        where = source if line is None else f"{source}, line {line}"
+        super().__init__(
+            f"{where}: {reason}.",
+            hint="Expected Bitcoin Core 'getblock' output (verbosity 2 or 3), one block per "
+            "file or one per line.",
+        )
+
+
+class ChainMismatchError(UsageError):
+    code = "chain_mismatch"
+
+    def __init__(self, url: str, stored_genesis: str, node_genesis: str) -> None:
+        self.url = url
+        super().__init__(
+            f"Node at {url} is on another chain: its genesis block is {node_genesis}, the "
+            f"store's is {stored_genesis}.",
+            hint="Use a workspace per network (mainnet, testnet, regtest).",
+        )
+
+
+class NodeConfigError(UsageError):
+    """Node connection settings that cannot work: a bad URL, an unreadable cookie file, half a
+    set of credentials."""
+
+    code = "node_config_error"
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(
+            f"{where}: {reason}.",
+            hint="Pass --url http://HOST:8332 with --user/--password, or --cookie with the "
+            "node's .cookie file (in its data directory, readable by you).",
+        )
+
+
+# --- not found ---------------------------------------------------------------------------------
+
+
+class NotFoundError(ChaintrailError):
+    code = "not_found"
+    exit_code = 1
+    http_status = 404
+
+
+class TxNotFoundError(NotFoundError):
+    code = "tx_not_found"
+
+    def __init__(self, chain: str, txid: str, *, height_max: int | None = None) -> None:
+        self.chain = chain
+        self.txid = txid
+        synced = "empty" if height_max is None else f"synced to height {height_max:,}"
+        super().__init__(
+            f"Transaction {txid} not found in the {chain} store ({synced}).",
+            hint="Ingest the block that contains it: 'chaintrail ingest btc-blocks PATH' or "
+            "'chaintrail ingest btc-rpc --url URL --from H --to H'.",
+        )
+
+
+class AddressNotFoundError(NotFoundError):
+    code = "address_not_found"
+
+    def __init__(self, chain: str, address: str) -> None:
+        self.chain = chain
+        self.address = address
+        super().__init__(
+            f"Address {address} does not appear in the {chain} store.",
+            hint="Check the address, or ingest the blocks where it was used.",
+        )
+
+
+class BlockNotFoundError(NotFoundError):
+    code = "block_not_found"
+
+    def __init__(self, chain: str, ref: str) -> None:
+        self.chain = chain
+        self.ref = ref
+        super().__init__(f"Block {ref} not found in the {chain} store.")
+
+
+class TableNotFoundError(NotFoundError):
+    code = "table_not_found"
+
+    def __init__(self, table: str, known: list[str]) -> None:
+        self.table = table
+        super().__init__(f"No table named {table!r}.", hint="Tables: " + ", ".join(known) + ".")
+
+
+# --- workspace ---------------------------------------------------------------------------------
+
+
+class WorkspaceError(ChaintrailError):
+    code = "workspace_error"
+    exit_code = 3
+    http_status = 409
+
+
+class WorkspaceNotFoundError(WorkspaceError):
+    code = "workspace_not_found"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"No chaintrail workspace at {path}.",
+            hint="Create one with 'chaintrail init' (or pass -w PATH / set CHAINTRAIL_WORKSPACE).",
+        )
+
+
+class WorkspaceExistsError(WorkspaceError):
+    code = "workspace_exists"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"A workspace already exists at {path}.")
+
+
+class WorkspaceLockedError(WorkspaceError):
+    code = "workspace_locked"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"The workspace at {path} is in use by another writer.",
+            hint="Wait for the running ingest to finish; a killed process releases the lock.",
+        )
+
+
+class SchemaTooNewError(WorkspaceError):
+    code = "schema_too_new"
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        super().__init__(
+            f"The workspace at {path} has schema version {found}; this chaintrail knows up to "
+            f"{supported}.",
+            hint="Upgrade chaintrail.",
+        )
+
+
+class MigrationFailedError(WorkspaceError):
+    code = "migration_failed"
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        super().__init__(f"Migration {name} failed: {reason}", hint="The workspace was not changed.")
+
+
+class WorkspaceStorageError(WorkspaceError):
+    code = "workspace_storage_error"
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"Cannot use the database at {path}: {reason}")
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+class SourceError(ChaintrailError):
+    code = "source_error"
+    exit_code = 1
+    http_status = 502
+    retryable: bool = False
+
+
+class SourceUnavailableError(SourceError):
+    code = "source_unavailable"
+    retryable = True
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(
+            f"Node at {url} is unavailable: {reason}.",
+            hint="Check that the node runs and the URL and port are right, then re-run the same "
+            "command: ingest resumes where it stopped.",
+        )
+
+
+class SourceAuthError(SourceError):
+    code = "source_auth_failed"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"Node at {url} refused the credentials (HTTP 401).",
+            hint="Check --user/--password, or pass --cookie with the node's .cookie file.",
+        )
+
+
+class RpcError(SourceError):
+    """The node answered with a JSON-RPC error object."""
+
+    code = "rpc_error"
+
+    def __init__(self, url: str, method: str, rpc_code: int | None, rpc_message: str) -> None:
+        self.url = url
+        self.method = method
+        self.rpc_code = rpc_code
+        self.rpc_message = rpc_message
+        super().__init__(f"Node at {url} answered {method} with error {rpc_code}: {rpc_message}")
+
+
+class ReorgDetectedError(SourceError):
+    code = "reorg_detected"
+    retryable = True
+
+    def __init__(self, height: int, stored: str, node: str) -> None:
+        super().__init__(
+            f"Reorg at height {height:,}: stored block {stored} is no longer on the node's best "
+            f"chain ({node})."
+        )
+
+
+# --- integrity / extras ------------------------------------------------------------------------
+
+
+class IntegrityError(ChaintrailError):
+    code = "integrity_error"
+    exit_code = 3
+    http_status = 500
+
+
+class MissingExtraError(ChaintrailError):
+    code = "missing_extra"
+    exit_code = 2
+    http_status = 501
+
+    def __init__(self, extra: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"This needs the {extra!r} extra.", hint=f"pip install 'chaintrail[{extra}]'"
+        )
+
+
+def all_error_classes() -> list[type[ChaintrailError]]:
+    """Every error class of the tree (for the docs-coverage test and the error reference)."""
+    found: list[type[ChaintrailError]] = []
+    stack: list[type[ChaintrailError]] = [ChaintrailError]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: c.code)

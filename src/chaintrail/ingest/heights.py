@@ -1,0 +1,132 @@
+"""Block heights: from the source, from the prev-hash chain, or from BIP34.
+
+Raw block bytes carry no height. A block's height is known when:
+
+* the source states it (``getblock`` JSON, a node) — ``source``;
+* it is the genesis block — ``genesis``;
+* its parent's height is known, in the same batch or in the store — ``chain`` (and a block whose
+  child's height is known gets the child's height minus one: blk files hold blocks out of order);
+* it is a lone block whose coinbase encodes its height (BIP34) and that height is above 227,835,
+  where BIP34 made the encoding mandatory — ``bip34``.
+
+Otherwise the block is stored with a NULL height and ``height_source = 'unknown'``; when a later
+batch brings a relative, :func:`propagate` fills in the height of the block and of all its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from chaintrail.chains.btc.model import BlockData
+
+GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+#: Lone blocks above this height may be placed by their BIP34 coinbase height.
+BIP34_TRUST_ABOVE = 227_835
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    height: int | None
+    source: str
+
+
+def place(con: duckdb.DuckDBPyConnection, blocks: Sequence[BlockData]) -> list[Placement]:
+    """Heights for a batch of new blocks, using the batch itself and the store."""
+    known: dict[str, int] = {}
+    how: dict[str, str] = {}
+    for b in blocks:
+        if b.height is not None:
+            known[b.hash], how[b.hash] = b.height, "source"
+        elif b.hash == GENESIS_HASH:
+            known[b.hash], how[b.hash] = 0, "genesis"
+    pending = {b.hash: b.prev_hash for b in blocks if b.hash not in known}
+    if pending:
+        relatives = list(pending.values()) + list(pending)
+        stored = con.execute(
+            "select hash, height from blocks where height is not null and hash in "
+            "(select unnest(?))",
+            [relatives],
+        ).fetchall()
+        heights = {**{h: int(height) for h, height in stored}, **known}
+        child_of = {b.prev_hash: b.hash for b in blocks}
+        for h in _fixpoint(pending, heights, child_of):
+            known[h], how[h] = heights[h], "chain"
+        for b in blocks:
+            bip34 = _bip34_height(b)
+            if b.hash not in known and bip34 is not None:
+                known[b.hash] = heights[b.hash] = bip34
+                how[b.hash] = "bip34"
+        for h in _fixpoint(pending, heights, child_of):
+            known[h], how[h] = heights[h], "chain"
+    return [Placement(known.get(b.hash), how.get(b.hash, "unknown")) for b in blocks]
+
+
+def _bip34_height(b: BlockData) -> int | None:
+    h = b.coinbase_height
+    if h is not None and b.version >= 2 and h > BIP34_TRUST_ABOVE:
+        return h
+    return None
+
+
+def _fixpoint(unknown: dict[str, str], heights: dict[str, int], child_of: dict[str, str]) -> list[str]:
+    """Give blocks of ``unknown`` (hash -> prev hash) heights from their relatives in ``heights``.
+
+    A block is its parent's height + 1, or its child's height - 1 (``child_of``: prev -> hash).
+    Updates ``heights`` in place and returns the hashes that got one, in the order found.
+    """
+    found: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for h, prev in unknown.items():
+            if h in heights:
+                continue
+            child = child_of.get(h)
+            if prev in heights:
+                heights[h] = heights[prev] + 1
+            elif child is not None and child in heights:
+                heights[h] = heights[child] - 1
+            else:
+                continue
+            found.append(h)
+            changed = True
+    return found
+
+
+def propagate(con: duckdb.DuckDBPyConnection) -> int:
+    """Give stored blocks of unknown height the height their stored relatives imply.
+
+    Returns how many blocks got a height. Cheap when nothing is unknown (the usual case).
+    """
+    unknown = dict(
+        con.execute("select hash, prev_hash from blocks where height is null").fetchall()
+    )
+    if not unknown:
+        return 0
+    relatives = con.execute(
+        "select hash, prev_hash, height from blocks where height is not null and "
+        "(hash in (select prev_hash from blocks where height is null) "
+        " or prev_hash in (select hash from blocks where height is null))"
+    ).fetchall()
+    heights = {h: int(height) for h, _, height in relatives}
+    child_of = {prev: h for h, prev, _ in relatives}
+    child_of.update({prev: h for h, prev in unknown.items()})
+    found = _fixpoint(unknown, heights, child_of)
+    if not found:
+        return 0
+    con.execute("create or replace temp table _heights (hash varchar, height bigint)")
+    con.executemany("insert into _heights values (?, ?)", [(h, heights[h]) for h in found])
+    con.execute(
+        "update blocks set height = h.height, height_source = 'chain' from _heights h "
+        "where blocks.hash = h.hash"
+    )
+    for table in ("transactions", "inputs", "outputs"):
+        con.execute(
+            f"update {table} set block_height = h.height from _heights h "
+            f"where {table}.block_hash = h.hash"
+        )
+    con.execute("drop table _heights")
+    return len(found)

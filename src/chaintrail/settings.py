@@ -1,0 +1,53 @@
+"""Typed settings: declared once here, each with a default, help text and environment variable.
+
+A setting named ``ingest_batch_txs`` is read from ``CHAINTRAIL_INGEST_BATCH_TXS``. There is no
+global singleton: :meth:`Settings.from_env` builds a record that the workspace holds, and tests
+pass their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+from chaintrail.errors import UsageError
+
+
+def _setting(default: int, help: str) -> int:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    ingest_batch_txs: int = _setting(
+        20_000, "Ingest commits a batch (one store transaction) at this many transactions."
+    )
+    ingest_batch_blocks: int = _setting(500, "... or at this many blocks, whichever comes first.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Defaults overridden by ``CHAINTRAIL_<NAME>`` environment variables."""
+        env = os.environ if env is None else env
+        values: dict[str, int] = {}
+        for f in fields(cls):
+            name = f"CHAINTRAIL_{f.name.upper()}"
+            raw = env.get(name)
+            if raw is None:
+                continue
+            try:
+                values[f.name] = int(raw)
+            except ValueError as e:
+                raise UsageError(f"{name}={raw!r} is not an integer.") from e
+            if values[f.name] < 1:
+                raise UsageError(f"{name} must be at least 1.")
+        return cls(**values)
+
+
+def describe() -> list[dict[str, object]]:
+    """Every setting: name, environment variable, default and help (for docs and their test)."""
+    return [
+        {"name": f.name, "env": f"CHAINTRAIL_{f.name.upper()}", "default": f.default,
+         "help": f.metadata["help"]}
+        for f in fields(Settings)
+    ]  # fmt: skip

@@ -1,0 +1,1 @@
+"""The local store: one embedded DuckDB database per workspace, with recorded migrations."""

@@ -1,0 +1,92 @@
+"""Export store tables to CSV or Parquet.
+
+Data columns only by default: provenance ids and other bookkeeping (how a height was learned,
+whether a merkle root was recomputed) appear only with ``with_provenance``, so the same blocks
+ingested from two sources (a blk file and a node) export byte-identically. Rows are ordered, so
+exports are deterministic.
+
+Parquet to a path without the ``.parquet`` suffix is written as a Hive-partitioned folder by
+block-height range (``height_range=840000/...``), the layout the Spark jobs read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from chaintrail.errors import TableNotFoundError, UsageError
+
+#: Rows per height_range partition of a Parquet export.
+HEIGHT_RANGE = 10_000
+
+_BOOKKEEPING = {"provenance_id", "height_source", "merkle_verified"}
+_ORDER = {
+    "blocks": "height nulls last, hash",
+    "transactions": "block_height nulls last, block_hash, position",
+    "inputs": 'block_height nulls last, block_hash, txid, "index"',
+    "outputs": "block_height nulls last, block_hash, txid, vout",
+    "provenance": "id",
+    "reorgs": "detected_at",
+}
+_HEIGHT = {"blocks": "height", "transactions": "block_height", "inputs": "block_height",
+           "outputs": "block_height"}  # fmt: skip
+TABLES = tuple(_ORDER)
+FORMATS = ("csv", "parquet")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    table: str
+    format: str
+    path: str
+    rows: int
+    columns: list[str]
+    partitioned: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"table": self.table, "format": self.format, "path": self.path, "rows": self.rows,
+                "columns": self.columns, "partitioned": self.partitioned}  # fmt: skip
+
+
+def export_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    format: str,
+    path: Path,
+    with_provenance: bool = False,
+) -> ExportResult:
+    if table not in _ORDER:
+        raise TableNotFoundError(table, list(TABLES))
+    if format not in FORMATS:
+        raise UsageError(f"Unknown export format {format!r}.", hint="Use csv or parquet.")
+    columns = [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_name = ? "
+            "order by ordinal_position",
+            [table],
+        ).fetchall()
+        if with_provenance or r[0] not in _BOOKKEEPING
+    ]
+    select = ", ".join(f'"{c}"' for c in columns)
+    partitioned = format == "parquet" and path.suffix != ".parquet" and table in _HEIGHT
+    if partitioned:
+        select += f", ({_HEIGHT[table]} // {HEIGHT_RANGE}) * {HEIGHT_RANGE} as height_range"
+    query = f"select {select} from {table} order by {_ORDER[table]}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if format == "csv":
+        options = "format csv, header true"
+    elif partitioned:
+        options = "format parquet, partition_by (height_range), overwrite_or_ignore true"
+    else:
+        options = "format parquet"
+    con.execute(f"copy ({query}) to '{_quote(path)}' ({options})")
+    row = con.execute(f"select count(*) from {table}").fetchone()
+    return ExportResult(table, format, str(path), int(row[0]) if row else 0, columns, partitioned)
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")

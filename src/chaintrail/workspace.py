@@ -1,0 +1,165 @@
+"""The workspace: the one root object of chaintrail.
+
+A workspace is a folder holding the embedded DuckDB database (``chaintrail.duckdb``), a lock file
+and exports. It owns the database connection and hands out per-domain services (``ws.btc`` for
+Bitcoin lookups, ``ws.ingest`` for writing blocks); CLI and (later) web start from here and
+nothing happens at import time.
+
+Writers are kept apart by an OS-level ``flock`` on ``.lock``: the kernel releases it when the
+process dies, so a ``kill -9`` never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+import duckdb
+
+from chaintrail.errors import (
+    UnknownChainError,
+    WorkspaceExistsError,
+    WorkspaceLockedError,
+    WorkspaceNotFoundError,
+)
+from chaintrail.settings import Settings
+from chaintrail.store import migrations
+from chaintrail.store.duck import connect
+
+if TYPE_CHECKING:
+    from chaintrail.chains.btc.view import BtcView
+    from chaintrail.ingest.pipeline import BtcIngest
+    from chaintrail.store.export import ExportResult
+
+DB_NAME = "chaintrail.duckdb"
+LOCK_NAME = ".lock"
+DEFAULT_PATH = "workspace"
+
+
+def default_path() -> Path:
+    """``$CHAINTRAIL_WORKSPACE`` or ``./workspace``."""
+    return Path(os.environ.get("CHAINTRAIL_WORKSPACE") or DEFAULT_PATH)
+
+
+class Workspace:
+    """An open workspace. Use :meth:`create` or :meth:`open`, ideally as a context manager."""
+
+    def __init__(
+        self,
+        path: Path,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        lock_fd: int | None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.path = path
+        self.con = con
+        self._lock_fd = lock_fd
+        self.settings = settings or Settings.from_env()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: str | Path, *, settings: Settings | None = None) -> Workspace:
+        """Create a new workspace folder and open it for writing."""
+        path = Path(path)
+        if (path / DB_NAME).exists():
+            raise WorkspaceExistsError(str(path))
+        path.mkdir(parents=True, exist_ok=True)
+        return cls.open(path, write=True, settings=settings)
+
+    @classmethod
+    def open(
+        cls, path: str | Path, *, write: bool = False, settings: Settings | None = None
+    ) -> Workspace:
+        """Open an existing workspace; ``write=True`` takes the writer lock and migrates."""
+        path = Path(path)
+        db = path / DB_NAME
+        if write and not path.is_dir():
+            raise WorkspaceNotFoundError(str(path))
+        if not write and not db.exists():
+            raise WorkspaceNotFoundError(str(path))
+        lock_fd = _take_lock(path) if write else None
+        try:
+            con = connect(db, read_only=not write)
+            if write:
+                migrations.migrate(con, where=str(path))
+            else:
+                migrations.check_current(con, where=str(path))
+        except BaseException:
+            if lock_fd is not None:
+                os.close(lock_fd)
+            raise
+        return cls(path, con, lock_fd=lock_fd, settings=settings)
+
+    def close(self) -> None:
+        self.con.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def writable(self) -> bool:
+        return self._lock_fd is not None
+
+    @property
+    def schema_version(self) -> int:
+        return migrations.current_version(self.con)
+
+    # --- services ------------------------------------------------------------------------------
+
+    @property
+    def btc(self) -> BtcView:
+        """Bitcoin lookups and bulk access over the store."""
+        from chaintrail.chains.btc.view import BtcView
+
+        return BtcView(self)
+
+    def chain(self, code: str) -> BtcView:
+        if code == "btc":
+            return self.btc
+        raise UnknownChainError(code)
+
+    @property
+    def ingest(self) -> BtcIngest:
+        """Writing Bitcoin blocks into the store (needs a workspace opened with write=True)."""
+        from chaintrail.ingest.pipeline import BtcIngest
+
+        return BtcIngest(self)
+
+
+    def export(
+        self, table: str, *, format: str, path: str | Path, with_provenance: bool = False
+    ) -> ExportResult:
+        """Write one store table to CSV or Parquet (see :mod:`chaintrail.store.export`)."""
+        from chaintrail.store.export import export_table
+
+        return export_table(
+            self.con, table, format=format, path=Path(path), with_provenance=with_provenance
+        )
+
+
+def _take_lock(path: Path) -> int:
+    fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as e:
+        os.close(fd)
+        raise WorkspaceLockedError(str(path)) from e
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
