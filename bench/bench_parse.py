@@ -70,7 +70,9 @@ def machine() -> dict[str, object]:
     }
 
 
-def best_of(reps: int, run: Callable[[], object], before: Callable[[], None] | None = None) -> float:
+def best_of(
+    reps: int, run: Callable[[], object], before: Callable[[], None] | None = None
+) -> float:
     best = float("inf")
     for _ in range(reps):
         if before is not None:
@@ -86,9 +88,9 @@ def hashing_only(data: bytes) -> Callable[[], object]:
     block = rawblock.parse_block(data, derive_addresses=False)
     walk = rawblock._walk(data, block_tx_start(data), block.tx_count, "bench", 0)
     pieces: list[bytes] = []
-    for start, stop, witness_hash in zip(walk.starts, walk.ends, walk.witness_hashes, strict=True):
+    for start, stop, witness in zip(walk.starts, walk.ends, walk.witness_sizes, strict=True):
         pieces.append(data[start:stop])
-        if witness_hash is not None:
+        if witness:
             pieces.append(data[start:stop])  # a second hash for the wtxid
     sha256 = hashlib.sha256
 
@@ -111,14 +113,10 @@ def measure(path: Path, reps: int) -> dict[str, object]:
     start = block_tx_start(data)
     count = block.tx_count
     timings = {
-        "bitcoinlib": best_of(
-            reps, lambda: [tx.GetTxid() for tx in CBlock.deserialize(data).vtx]
-        ),
+        "bitcoinlib": best_of(reps, lambda: [tx.GetTxid() for tx in CBlock.deserialize(data).vtx]),
         "full_cold": best_of(reps, lambda: rawblock.parse_block(data), script.clear_cache),
         "full_warm": best_of(reps, lambda: rawblock.parse_block(data)),
-        "no_addresses": best_of(
-            reps, lambda: rawblock.parse_block(data, derive_addresses=False)
-        ),
+        "no_addresses": best_of(reps, lambda: rawblock.parse_block(data, derive_addresses=False)),
         "no_addresses_no_merkle": best_of(
             reps,
             lambda: rawblock.parse_block(data, derive_addresses=False, verify_merkle=False),

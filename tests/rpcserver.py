@@ -54,6 +54,7 @@ class ChainStore:
         self.blocks: dict[str, _Block] = {}
         self.rawtxs: dict[str, bytes] = {}
         self.chain: list[str] = []  # best chain: hash at each height from 0
+        self.chain_name = "main"  # getblockchaininfo's "chain": main, test, signet, regtest
 
     def add_block(self, block_hash: str, height: int, verbosity: int, body: bytes | str) -> None:
         data = body.encode() if isinstance(body, str) else body
@@ -100,6 +101,10 @@ class ChainStore:
             chain = list(self.chain)
         if method == "getblockcount":
             return str(len(chain) - 1).encode()
+        if method == "getblockchaininfo":
+            info = {"chain": self.chain_name, "blocks": len(chain) - 1,
+                    "bestblockhash": chain[-1] if chain else None}  # fmt: skip
+            return json.dumps(info).encode()
         if method == "getbestblockhash":
             return json.dumps(chain[-1]).encode()
         if method == "getblockhash":

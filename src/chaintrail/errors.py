@@ -17,14 +17,12 @@ the leaf classes; only the CLI and web edges translate them::
     │   ├── ChainMismatchError           a node on another network than the store
     │   └── NodeConfigError              a node URL, cookie file or credentials that cannot work
     ├── NotFoundError                    exit 1 / 404
-    │   ├── TxNotFoundError  AddressNotFoundError  BlockNotFoundError  TableNotFoundError
+    │   ├── TxNotFoundError  AddressNotFoundError  TableNotFoundError
     ├── WorkspaceError                   exit 3 / 409
     │   ├── WorkspaceNotFoundError  WorkspaceExistsError  WorkspaceLockedError
-    │   ├── SchemaTooNewError  MigrationFailedError
+    │   ├── SchemaTooNewError  MigrationFailedError  WorkspaceStorageError
     ├── SourceError                      exit 1 / 502  a data source (node) failed; .retryable
-    │   ├── SourceUnavailableError  SourceAuthError  RpcError  ReorgDetectedError
-    ├── IntegrityError                   exit 3 / 500  never caught-and-continued
-    └── MissingExtraError                exit 2 / 501
+    │   ├── SourceUnavailableError  SourceAuthError  RpcError  ReorgTooDeepError
 """
 
 from __future__ import annotations
@@ -156,12 +154,13 @@ class InvalidSourceDataError(UsageError):
 class ChainMismatchError(UsageError):
     code = "chain_mismatch"
 
-    def __init__(self, url: str, stored_genesis: str, node_genesis: str) -> None:
-        self.url = url
+    def __init__(self, source: str, stored: str, given: str) -> None:
+        self.source = source
+        self.stored = stored
+        self.given = given
         super().__init__(
-            f"Node at {url} is on another chain: its genesis block is {node_genesis}, the "
-            f"store's is {stored_genesis}.",
-            hint="Use a workspace per network (mainnet, testnet, regtest).",
+            f"{source} is on {given}, but this workspace holds {stored} blocks.",
+            hint="Use one workspace per network; for raw blocks and JSON pass --network.",
         )
 
 
@@ -214,15 +213,6 @@ class AddressNotFoundError(NotFoundError):
             f"Address {address} does not appear in the {chain} store.",
             hint="Check the address, or ingest the blocks where it was used.",
         )
-
-
-class BlockNotFoundError(NotFoundError):
-    code = "block_not_found"
-
-    def __init__(self, chain: str, ref: str) -> None:
-        self.chain = chain
-        self.ref = ref
-        super().__init__(f"Block {ref} not found in the {chain} store.")
 
 
 class TableNotFoundError(NotFoundError):
@@ -288,7 +278,9 @@ class MigrationFailedError(WorkspaceError):
 
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
-        super().__init__(f"Migration {name} failed: {reason}", hint="The workspace was not changed.")
+        super().__init__(
+            f"Migration {name} failed: {reason}", hint="The workspace was not changed."
+        )
 
 
 class WorkspaceStorageError(WorkspaceError):
@@ -346,35 +338,21 @@ class RpcError(SourceError):
         super().__init__(f"Node at {url} answered {method} with error {rpc_code}: {rpc_message}")
 
 
-class ReorgDetectedError(SourceError):
-    code = "reorg_detected"
-    retryable = True
+class ReorgTooDeepError(SourceError):
+    """A reorg deeper than the configured limit: refused rather than rolled back."""
 
-    def __init__(self, height: int, stored: str, node: str) -> None:
+    code = "reorg_too_deep"
+
+    def __init__(self, url: str, fork_height: int, depth: int, limit: int) -> None:
+        self.url = url
+        self.fork_height = fork_height
+        self.depth = depth
+        self.limit = limit
         super().__init__(
-            f"Reorg at height {height:,}: stored block {stored} is no longer on the node's best "
-            f"chain ({node})."
-        )
-
-
-# --- integrity / extras ------------------------------------------------------------------------
-
-
-class IntegrityError(ChaintrailError):
-    code = "integrity_error"
-    exit_code = 3
-    http_status = 500
-
-
-class MissingExtraError(ChaintrailError):
-    code = "missing_extra"
-    exit_code = 2
-    http_status = 501
-
-    def __init__(self, extra: str) -> None:
-        self.extra = extra
-        super().__init__(
-            f"This needs the {extra!r} extra.", hint=f"pip install 'chaintrail[{extra}]'"
+            f"Node at {url} disagrees with {depth:,} stored blocks above height "
+            f"{fork_height:,}; reorgs deeper than {limit:,} blocks are not rolled back.",
+            hint="Check that the node is on the same chain and fully synced; if the reorg is "
+            "real, re-run with CHAINTRAIL_MAX_REORG_DEPTH set above the depth.",
         )
 
 

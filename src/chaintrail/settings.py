@@ -21,9 +21,15 @@ def _setting(default: int, help: str) -> int:
 @dataclass(frozen=True, slots=True)
 class Settings:
     ingest_batch_txs: int = _setting(
-        20_000, "Ingest commits a batch (one store transaction) at this many transactions."
+        20_000,
+        "File ingest commits a batch (one store transaction) at this many transactions.",
     )
-    ingest_batch_blocks: int = _setting(500, "... or at this many blocks, whichever comes first.")
+    ingest_batch_blocks: int = _setting(
+        500, "... or at this many blocks, whichever comes first (file ingest)."
+    )
+    max_reorg_depth: int = _setting(
+        100, "Node ingest rolls back at most this many blocks on a reorg; deeper is refused."
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -117,6 +117,12 @@ class Workspace:
         return self._lock_fd is not None
 
     @property
+    def btc_network(self) -> str | None:
+        """The Bitcoin network of the workspace's blocks (None before the first ingest)."""
+        row = self.con.execute("select value from meta where key = 'btc_network'").fetchone()
+        return None if row is None else str(row[0])
+
+    @property
     def schema_version(self) -> int:
         return migrations.current_version(self.con)
 
@@ -140,7 +146,6 @@ class Workspace:
         from chaintrail.ingest.pipeline import BtcIngest
 
         return BtcIngest(self)
-
 
     def export(
         self, table: str, *, format: str, path: str | Path, with_provenance: bool = False

@@ -38,7 +38,9 @@ from chaintrail.ingest.sources.files import iter_blk_records
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 BTC = DATA / "btc"
-RUST_BLOCK = BTC / "mainnet_block_000000000000000000000c835b2adcaedc20fdf6ee440009c249452c726dafae.raw"
+RUST_BLOCK = (
+    BTC / "mainnet_block_000000000000000000000c835b2adcaedc20fdf6ee440009c249452c726dafae.raw"
+)
 
 
 def _output_scripts(raw: bytes) -> list[bytes]:
@@ -259,6 +261,7 @@ def _esplora_txs(root: Path) -> Iterator[dict[str, Any]]:
                 yield item
 
 
+@pytest.mark.realdata
 def test_every_script_type_matches_esplora(shared_data: Path) -> None:
     root = shared_data / "btc" / "esplora" / "mempool-fixtures-agpl"
     if not root.is_dir():
@@ -336,8 +339,18 @@ def test_ripemd160_fallback_matches_hashlib(real_scripts: list[bytes]) -> None:
 # --- properties --------------------------------------------------------------------------------
 
 
+def test_b58_batch_on_extreme_payloads() -> None:
+    hashes = [bytes(20), b"\xff" * 20] + [bytes(k) + b"\x01" * (20 - k) for k in range(1, 20)]
+    hashes += [b"\xff" * k + bytes(20 - k) for k in range(1, 20)]
+    payloads = [script._b58check_payload(v, h) for v in (0, 5, 0x6F, 0xC4, 0xFF) for h in hashes]
+    assert script._b58encode_many(payloads) == [base58.b58encode(p).decode() for p in payloads]
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.binary(min_size=20, max_size=20), min_size=1, max_size=40), st.sampled_from([0, 5, 0x6F, 0xC4]))
+@given(
+    st.lists(st.binary(min_size=20, max_size=20), min_size=1, max_size=40),
+    st.sampled_from([0, 5, 0x6F, 0xC4]),
+)
 def test_b58_batch_equals_base58_package(hashes: list[bytes], version: int) -> None:
     payloads = [script._b58check_payload(version, h) for h in hashes]
     assert script._b58encode_many(payloads) == [base58.b58encode(p).decode() for p in payloads]

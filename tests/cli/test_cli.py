@@ -38,8 +38,9 @@ def test_init_json_and_env(tmp_path, capsys, monkeypatch):
 
 def test_stats_json_shape(loaded, capsys):
     s = json.loads(run(capsys, "-w", str(loaded), "stats", "--json"))
-    for key in ("blocks", "transactions", "inputs", "coinbase_inputs", "unresolved_inputs",
-                "outputs", "addresses", "total_output_value", "height_min", "height_max"):  # fmt: skip
+    keys = ("blocks", "transactions", "inputs", "coinbase_inputs", "unresolved_inputs",
+            "outputs", "addresses", "total_output_value", "height_min", "height_max")  # fmt: skip
+    for key in keys:
         assert isinstance(s[key], int), key
     assert s["blocks"] == 4313 and s["height_max"] == 4312
     assert s["total_output_value"] == 22_809_956_000_000  # every output, spent or not
@@ -61,7 +62,9 @@ def test_tx_and_address(loaded, capsys):
     assert [o["value"] for o in t["outputs"]] == [10 * 10**8, 40 * 10**8]
     human = run(capsys, "-w", str(loaded), "tx", FAMOUS_TXID)
     assert "10.00000000 BTC" in human
-    a = json.loads(run(capsys, "-w", str(loaded), "address", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--json"))
+    a = json.loads(
+        run(capsys, "-w", str(loaded), "address", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--json")
+    )
     assert a["received"] >= 40 * 10**8 and a["balance"] == a["received"] - a["spent"]
     assert any(row["txid"] == FAMOUS_TXID for row in a["transactions"])
 
@@ -104,9 +107,21 @@ def test_export_csv_and_parquet(loaded, tmp_path, capsys):
     assert "provenance_id" in r["columns"]
 
     folder = tmp_path / "parquet" / "transactions"
-    run(capsys, "-w", str(loaded), "export", "transactions", "--format", "parquet", "-o", str(folder))
+    run(
+        capsys,
+        "-w",
+        str(loaded),
+        "export",
+        "transactions",
+        "--format",
+        "parquet",
+        "-o",
+        str(folder),
+    )
     assert (folder / "height_range=0").is_dir()
-    n = duckdb.sql(f"select count(*) from read_parquet('{folder}/**/*.parquet', hive_partitioning=true)").fetchall()
+    n = duckdb.sql(
+        f"select count(*) from read_parquet('{folder}/**/*.parquet', hive_partitioning=true)"
+    ).fetchall()
     assert n == [(4371,)]
     one = tmp_path / "blocks.parquet"
     run(capsys, "-w", str(loaded), "export", "blocks", "--format", "parquet", "-o", str(one))

@@ -134,6 +134,7 @@ def test_source_fetches_recorded_blocks_and_matches_bitcoin_etl(etl_store: Chain
         assert [v for v in b.inputs["value"]] == [None] * len(b.inputs["value"])
 
 
+@pytest.mark.realdata
 def test_sha256_covers_the_exact_bytes_of_the_batch_element(chain_store: ChainStore) -> None:
     with _server(chain_store) as server, _client(server) as client:
         blocks = BitcoindSource(client, batch_size=4).fetch_blocks(list(range(170, 180)))
@@ -203,7 +204,8 @@ def test_flaky_node_still_yields_every_block_exactly(chain_store: ChainStore) ->
         failures, requests = server.failures, server.requests
     assert failures >= 3  # ~5% of ~90 requests, half HTTP 503 and half dropped connections
     assert client.retry_count == failures  # every injected failure cost one retry, no more
-    assert requests == failures + 1 + 88  # 1 getblockhash batch + 88 getblock batches
+    # 1 getblockchaininfo + 1 getblockhash batch + 88 getblock batches
+    assert requests == failures + 1 + 1 + 88
     assert [_rows(b) for b in flaky] == [_rows(b) for b in clean]
     assert [b.sha256 for b in flaky] == [b.sha256 for b in clean]  # same request ids, same bytes
 

@@ -103,12 +103,12 @@ def test_node_ingest_equals_file_ingest(tmp_path, raw_blocks, capsys):
 
 
 def test_verbosity_2_node_resolves_from_store(tmp_path, raw_blocks):
-    with RpcServer(_store(raw_blocks[:300], verbosities=(2,)), max_verbosity=2) as server:
-        with Workspace.create(tmp_path / "ws") as ws:
-            source = _source(server)
-            report = ws.ingest.node(source, batch_blocks=7)
-            assert source.verbosity == 2
-            s = ws.btc.stats()
+    store = _store(raw_blocks[:300], verbosities=(2,))
+    with RpcServer(store, max_verbosity=2) as server, Workspace.create(tmp_path / "ws") as ws:
+        source = _source(server)
+        report = ws.ingest.node(source, batch_blocks=7)
+        assert source.verbosity == 2
+        s = ws.btc.stats()
     assert report.blocks_added == 300
     assert (s["blocks"], s["height_max"], s["unresolved_inputs"]) == (300, 299, 0)
     assert s["transactions_fee_unknown"] == 0
@@ -194,3 +194,52 @@ def test_node_errors_exit_codes(tmp_path, raw_blocks, capsys):
     code = main(["-w", ws, "ingest", "btc-rpc", "--url", "http://127.0.0.1:9/", "--cookie",
                  str(missing)])  # fmt: skip
     assert code == 2
+
+
+def test_deep_disagreement_is_refused_not_rolled_back(tmp_path, raw_blocks):
+    """A node that disagrees with more stored blocks than max_reorg_depth changes nothing."""
+    from chaintrail import errors
+    from chaintrail.settings import Settings
+
+    store = _store(raw_blocks[:60])
+    fork = [_refork(raw_blocks[10], _hash(raw_blocks[9]))]
+    for raw in raw_blocks[11:60]:
+        fork.append(_refork(raw, _hash(fork[-1])))
+    with (
+        RpcServer(store) as server,
+        Workspace.create(tmp_path / "ws", settings=Settings(max_reorg_depth=20)) as ws,
+    ):
+        ws.ingest.node(_source(server))
+        before = dump_rows(ws)
+        for i, block in enumerate(render_chain(raw_blocks[:10] + fork, verbosity=3)):
+            store.add_block(block["hash"], i, 3, dumps(block))
+        store.set_chain([_hash(r) for r in raw_blocks[:10] + fork])
+        with pytest.raises(errors.ReorgTooDeepError) as e:
+            ws.ingest.node(_source(server))
+        assert (e.value.fork_height, e.value.depth) == (9, 50)
+        assert dump_rows(ws) == before
+
+
+def test_resume_starts_at_the_first_gap(tmp_path, raw_blocks):
+    """A lone high block in the store does not make a node ingest skip the heights below it."""
+    with RpcServer(_store(raw_blocks[:120])) as server, Workspace.create(tmp_path / "ws") as ws:
+        ws.ingest.node(_source(server), start=100, stop=100)
+        report = ws.ingest.node(_source(server))
+        assert report.blocks_added == 119 and report.blocks_skipped == 1
+        assert ws.btc.stats()["blocks"] == 120
+
+
+def test_node_on_another_network_is_refused_before_any_change(tmp_path, raw_blocks):
+    """A store of mainnet blocks 100..200 and a node that says it is regtest: nothing rolls back."""
+    from chaintrail import errors
+
+    store = _store(raw_blocks[:201])
+    with RpcServer(store) as server, Workspace.create(tmp_path / "ws") as ws:
+        ws.ingest.node(_source(server), start=100, stop=200)
+        before = dump_rows(ws)
+        store.chain_name = "regtest"
+        with pytest.raises(errors.ChainMismatchError) as e:
+            ws.ingest.node(_source(server))
+        assert e.value.exit_code == 2 and "regtest" in e.value.message
+        assert dump_rows(ws) == before
+        assert ws.btc_network == "mainnet"

@@ -66,7 +66,9 @@ def test_first_4313_blocks(tmp_path):
         assert s["total_fees"] == 201_000_000
         assert coinbase_out == (4313 * 50 * 10**8 + s["total_fees"],)
         assert (s["inputs"], s["outputs"]) == (4560, 4397)
-        assert s["sources"][0]["sha256"] == hashlib.sha256(shipped_blocks().read_bytes()).hexdigest()
+        assert (
+            s["sources"][0]["sha256"] == hashlib.sha256(shipped_blocks().read_bytes()).hexdigest()
+        )
 
         tx = ws.btc.tx(FAMOUS_TXID)
         assert tx.block_height == 170
@@ -271,8 +273,27 @@ def dump_rows(ws: Workspace) -> dict[str, list[tuple[object, ...]]]:
                 "select column_name from information_schema.columns where table_name = ?",
                 [table],
             ).fetchall()
-            if r[0] not in ("provenance_id", "height_source")
+            if r[0] not in ("provenance_id", "height_source", "source_locator")
         ]
         select = ", ".join(f'"{c}"' for c in cols)
         out[table] = ws.con.execute(f"select {select} from {table} order by {order}").fetchall()
     return out
+
+
+def test_one_network_per_workspace(tmp_path, tests_data):
+    """Testnet blocks never mix into a mainnet store; raw blocks take --network."""
+    testnet_raw = tests_data / "btc" / "block_testnet700000.dat"
+    with Workspace.create(tmp_path / "main") as ws:
+        ws.ingest.files([shipped_blocks()])
+        assert ws.btc_network == "mainnet"
+        with pytest.raises(errors.ChainMismatchError):
+            ws.ingest.files([testnet_raw], network="testnet3")
+        assert ws.btc.stats()["blocks"] == 4313
+    with Workspace.create(tmp_path / "test") as ws:
+        ws.ingest.files([testnet_raw], network="testnet3")
+        assert ws.btc_network == "testnet3"
+        addresses = [r[0] for r in ws.con.execute(
+            "select address from outputs where address is not null").fetchall()]  # fmt: skip
+        assert addresses and all(a.startswith(("m", "n", "2", "tb1")) for a in addresses)
+        with pytest.raises(errors.UsageError):
+            ws.ingest.files([testnet_raw], network="moonnet")

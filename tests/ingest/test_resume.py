@@ -20,7 +20,11 @@ CLI = "import sys; from chaintrail.cli import main; sys.exit(main())"
 
 
 def _ingest(ws: Path, files: list[Path]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CHAINTRAIL_INGEST_BATCH_TXS": "300", "CHAINTRAIL_INGEST_BATCH_BLOCKS": "60"}
+    env = {
+        **os.environ,
+        "CHAINTRAIL_INGEST_BATCH_TXS": "300",
+        "CHAINTRAIL_INGEST_BATCH_BLOCKS": "60",
+    }
     args = [sys.executable, "-c", CLI, "-w", str(ws), "ingest", "btc-blocks", *map(str, files)]
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -59,9 +59,8 @@ def test_schema_too_new_is_refused(tmp_path):
 
 def test_second_writer_is_locked_out(tmp_path):
     path = tmp_path / "ws"
-    with Workspace.create(path):
-        with pytest.raises(errors.WorkspaceLockedError):
-            Workspace.open(path, write=True)
+    with Workspace.create(path), pytest.raises(errors.WorkspaceLockedError):
+        Workspace.open(path, write=True)
     Workspace.open(path, write=True).close()
 
 

@@ -35,9 +35,10 @@ def open_workspace(ctx: typer.Context, *, write: bool = False) -> Workspace:
     return Workspace.open(state(ctx).workspace, write=write)
 
 
-def print_json(data: Any) -> None:
-    """Machine output: one JSON document on stdout."""
-    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+def print_json(data: dict[str, Any]) -> None:
+    """Machine output: one JSON object on stdout, ``"ok": true`` first (errors carry
+    ``"ok": false``, see :meth:`~chaintrail.errors.ChaintrailError.to_json`)."""
+    print(json.dumps({"ok": True, **data}, indent=2, default=str, ensure_ascii=False))
 
 
 @contextmanager

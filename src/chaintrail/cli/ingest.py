@@ -18,18 +18,27 @@ def btc_blocks(
     paths: list[Path] = typer.Argument(
         ..., help="Files or folders: blk*.dat, raw blocks (binary/hex), getblock JSON/JSONL."
     ),
+    network: str = typer.Option(
+        None,
+        "--network",
+        help="Network of raw blocks and JSON: mainnet, testnet3, testnet4, signet, regtest "
+        "(blk files name their own) [default: the workspace's, else mainnet].",
+        show_default=False,
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Ingest Bitcoin blocks from files (format detected per file)."""
     with open_workspace(ctx, write=True) as ws, ingest_progress("ingest") as progress:
-        report = ws.ingest.files(paths, progress=progress)
+        report = ws.ingest.files(paths, network=network, progress=progress)
     _print(report, json_out)
 
 
 @app.command("btc-rpc")
 def btc_rpc(
     ctx: typer.Context,
-    url: str = typer.Option(..., "--url", help="Bitcoin Core JSON-RPC URL, e.g. http://127.0.0.1:8332."),
+    url: str = typer.Option(
+        ..., "--url", help="Bitcoin Core JSON-RPC URL, e.g. http://127.0.0.1:8332."
+    ),
     user: str = typer.Option(None, "--user", help="RPC user (with --password)."),
     password: str = typer.Option(
         None, "--password", envvar="CHAINTRAIL_RPC_PASSWORD", help="RPC password."
@@ -63,7 +72,7 @@ def btc_rpc(
 
 def _print(report: IngestReport, json_out: bool) -> None:
     if json_out:
-        print_json({"ok": True, **report.to_json()})
+        print_json(report.to_json())
         return
     console.print(
         f"Added {report.blocks_added:,} blocks ({report.blocks_skipped:,} already stored), "

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from chaintrail.cli._common import btc, console, open_workspace, print_json, state
-from chaintrail.store.export import FORMATS, TABLES
+from chaintrail.store.export import TABLES
 from chaintrail.workspace import Workspace
 
 
@@ -19,8 +19,7 @@ def init(
     """Create a workspace (folder with the embedded database)."""
     path = state(ctx).workspace
     with Workspace.create(path) as ws:
-        info = {"ok": True, "workspace": str(ws.path.resolve()),
-                "schema_version": ws.schema_version}  # fmt: skip
+        info = {"workspace": str(ws.path.resolve()), "schema_version": ws.schema_version}
     if json_out:
         print_json(info)
     else:
@@ -71,7 +70,7 @@ def export(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    f"""Export a table ({', '.join(FORMATS)}); data columns only unless --with-provenance."""
+    """Export a table to CSV or Parquet; data columns only unless --with-provenance."""
     with open_workspace(ctx) as ws:
         result = ws.export(table, format=format, path=output, with_provenance=with_provenance)
     if json_out:

@@ -24,7 +24,8 @@ def extra_blocks(shared: Path) -> list[Path]:
     """Modern real blocks from ../shared/data, when present (segwit, thousands of inputs)."""
     btc = shared / "btc"
     candidates = [
-        btc / "rust-bitcoin"
+        btc
+        / "rust-bitcoin"
         / "mainnet_block_000000000000000000000c835b2adcaedc20fdf6ee440009c249452c726dafae.raw",
         btc / "btcd" / "block-00000000000000000021868c2cefc52a480d173c849412fe81c4e5ab806f94ab.blk",
         btc / "btcd" / "block-0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2.blk",

@@ -6,8 +6,9 @@ Raw block bytes carry no height. A block's height is known when:
 * it is the genesis block — ``genesis``;
 * its parent's height is known, in the same batch or in the store — ``chain`` (and a block whose
   child's height is known gets the child's height minus one: blk files hold blocks out of order);
-* it is a lone block whose coinbase encodes its height (BIP34) and that height is above 227,835,
-  where BIP34 made the encoding mandatory — ``bip34``.
+* it is a lone block of version 2 or more whose coinbase encodes its height (BIP34) and that
+  height is above the network's BIP34 activation (227,835 on mainnet), where the encoding became
+  mandatory — ``bip34``.
 
 Otherwise the block is stored with a NULL height and ``height_source = 'unknown'``; when a later
 batch brings a relative, :func:`propagate` fills in the height of the block and of all its rows.
@@ -20,11 +21,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from chaintrail.chains.btc.model import BlockData
-
-GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
-#: Lone blocks above this height may be placed by their BIP34 coinbase height.
-BIP34_TRUST_ABOVE = 227_835
+from chaintrail.chains.btc.model import BlockData, SourcedBlock
+from chaintrail.chains.btc.networks import GENESIS_HASHES, network
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +31,16 @@ class Placement:
     source: str
 
 
-def place(con: duckdb.DuckDBPyConnection, blocks: Sequence[BlockData]) -> list[Placement]:
+def place(con: duckdb.DuckDBPyConnection, batch: Sequence[SourcedBlock]) -> list[Placement]:
     """Heights for a batch of new blocks, using the batch itself and the store."""
+    blocks = [sb.block for sb in batch]
+    bip34_above = {sb.block.hash: network(sb.network).bip34_height for sb in batch}
     known: dict[str, int] = {}
     how: dict[str, str] = {}
     for b in blocks:
         if b.height is not None:
             known[b.hash], how[b.hash] = b.height, "source"
-        elif b.hash == GENESIS_HASH:
+        elif b.hash in GENESIS_HASHES:
             known[b.hash], how[b.hash] = 0, "genesis"
     pending = {b.hash: b.prev_hash for b in blocks if b.hash not in known}
     if pending:
@@ -55,7 +55,7 @@ def place(con: duckdb.DuckDBPyConnection, blocks: Sequence[BlockData]) -> list[P
         for h in _fixpoint(pending, heights, child_of):
             known[h], how[h] = heights[h], "chain"
         for b in blocks:
-            bip34 = _bip34_height(b)
+            bip34 = _bip34_height(b, bip34_above[b.hash])
             if b.hash not in known and bip34 is not None:
                 known[b.hash] = heights[b.hash] = bip34
                 how[b.hash] = "bip34"
@@ -64,14 +64,16 @@ def place(con: duckdb.DuckDBPyConnection, blocks: Sequence[BlockData]) -> list[P
     return [Placement(known.get(b.hash), how.get(b.hash, "unknown")) for b in blocks]
 
 
-def _bip34_height(b: BlockData) -> int | None:
+def _bip34_height(b: BlockData, trust_above: int) -> int | None:
     h = b.coinbase_height
-    if h is not None and b.version >= 2 and h > BIP34_TRUST_ABOVE:
+    if h is not None and b.version >= 2 and h > trust_above:
         return h
     return None
 
 
-def _fixpoint(unknown: dict[str, str], heights: dict[str, int], child_of: dict[str, str]) -> list[str]:
+def _fixpoint(
+    unknown: dict[str, str], heights: dict[str, int], child_of: dict[str, str]
+) -> list[str]:
     """Give blocks of ``unknown`` (hash -> prev hash) heights from their relatives in ``heights``.
 
     A block is its parent's height + 1, or its child's height - 1 (``child_of``: prev -> hash).

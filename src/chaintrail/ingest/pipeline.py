@@ -15,8 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chaintrail.chains.btc import networks
 from chaintrail.chains.btc.model import SourcedBlock
-from chaintrail.errors import ChainMismatchError, ChaintrailError, WorkspaceError
+from chaintrail.errors import (
+    ChainMismatchError,
+    ChaintrailError,
+    ReorgTooDeepError,
+    WorkspaceError,
+)
 from chaintrail.ingest.sources.base import BlockNodeSource
 from chaintrail.ingest.writer import BlockWriter, WriteResult
 from chaintrail.store.duck import atomic
@@ -90,16 +96,23 @@ class BtcIngest:
     # --- files ---------------------------------------------------------------------------------
 
     def files(
-        self, paths: Sequence[str | Path], *, progress: Progress | None = None
+        self,
+        paths: Sequence[str | Path],
+        *,
+        network: str | None = None,
+        progress: Progress | None = None,
     ) -> IngestReport:
         """Ingest blk*.dat files, raw blocks (binary/hex) and getblock JSON/JSONL.
 
-        On bad input the blocks read before the bad one are committed, then the error is
-        raised: the store holds exactly the good prefix and a re-run resumes.
+        ``network`` is that of raw blocks and JSON (blk files name their own): by default the
+        workspace's, or mainnet for a new workspace. On bad input the blocks read before the bad
+        one are committed, then the error is raised: the store holds exactly the good prefix and
+        a re-run resumes.
         """
         from chaintrail.ingest.sources.files import FileSource
 
-        source = FileSource([Path(p) for p in paths])
+        net = networks.network(network or self.ws.btc_network or "mainnet")
+        source = FileSource([Path(p) for p in paths], network=net)
         return self._run(source.blocks(), progress)
 
     def blocks(
@@ -137,6 +150,9 @@ class BtcIngest:
         blocks (``max_polls`` bounds the polls, None = until interrupted)."""
         report = IngestReport()
         started = time.monotonic()
+        node_network = source.network().name
+        if self.ws.btc_network not in (None, node_network):
+            raise ChainMismatchError(source.url, str(self.ws.btc_network), node_network)
         polls = 0
         next_height = start
         while True:
@@ -147,8 +163,7 @@ class BtcIngest:
                 if next_height is not None and next_height > reorg.fork_height + 1:
                     next_height = reorg.fork_height + 1
             if next_height is None:
-                stored = self._stored_tip()
-                next_height = 0 if stored is None else stored + 1
+                next_height = self._first_missing_height()
             last = tip if stop is None else min(stop, tip)
             while next_height <= last:
                 heights = list(range(next_height, min(last, next_height + batch_blocks - 1) + 1))
@@ -170,6 +185,16 @@ class BtcIngest:
             time.sleep(poll_seconds)
         report.seconds = time.monotonic() - started
         return report
+
+    def _first_missing_height(self) -> int:
+        """Where a resumed node ingest starts: the lowest height not in the store."""
+        row = self.ws.con.execute(
+            "select coalesce(min(h), 0) from (select 0 as h where not exists "
+            "(select 1 from blocks where height = 0) union all "
+            "select height + 1 from blocks where height is not null and height + 1 not in "
+            "(select height from blocks where height is not null))"
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     def _stored_tip(self) -> int | None:
         row = self.ws.con.execute("select max(height) from blocks").fetchone()
@@ -206,13 +231,21 @@ class BtcIngest:
             differing = [h for h in heights if node[h] != stored[h]]
             if not differing:
                 return None
-            if low == 0 and 0 in node and node[0] != stored[0]:
-                raise ChainMismatchError(source.url, stored[0], node[0])
             if min(differing) > low or low == 0:
                 break
             window *= 4
         fork = min(differing) - 1
+        depth = self._count_above(fork)
+        limit = self.ws.settings.max_reorg_depth
+        if depth > limit:
+            raise ReorgTooDeepError(source.url, fork, depth, limit)
         return self._roll_back(fork, source.url)
+
+    def _count_above(self, height: int) -> int:
+        row = self.ws.con.execute(
+            "select count(*) from blocks where height > ?", [height]
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     def _roll_back(self, fork_height: int, source: str) -> Reorg:
         con = self.ws.con

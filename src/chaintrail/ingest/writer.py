@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from chaintrail._version import __version__
 from chaintrail.chains.btc.model import INPUT_COLUMNS, OUTPUT_COLUMNS, TX_COLUMNS, SourcedBlock
+from chaintrail.errors import ChainMismatchError
 from chaintrail.ingest import heights
 from chaintrail.store.duck import atomic
 
@@ -73,8 +74,10 @@ class BlockWriter:
             return result
         con = self.con
         with atomic(con):
+            for name in sorted({sb.network for sb in fresh}):
+                self._claim_network(name, fresh[0].source)
             prov_ids = [self._provenance_id(sb) for sb in fresh]
-            placed = heights.place(con, [sb.block for sb in fresh])
+            placed = heights.place(con, fresh)
             self._insert(fresh, prov_ids, placed)
             heights.propagate(con)
             result.inputs_resolved = self._resolve_inputs()
@@ -104,6 +107,14 @@ class BlockWriter:
                 stored.add(sb.block.hash)
                 fresh.append(sb)
         return fresh
+
+    def _claim_network(self, name: str, source: str) -> None:
+        """A workspace holds one network: the first ingest records it, later ones must match."""
+        row = self.con.execute("select value from meta where key = 'btc_network'").fetchone()
+        if row is None:
+            self.con.execute("insert into meta values ('btc_network', ?)", [name])
+        elif row[0] != name:
+            raise ChainMismatchError(source, row[0], name)
 
     def _provenance_id(self, sb: SourcedBlock) -> int:
         """Get or create the provenance row of the raw input this block came from."""
@@ -145,7 +156,7 @@ class BlockWriter:
             for k in (
                 "hash", "height", "prev_hash", "time", "merkle_root", "version", "bits",
                 "nonce", "tx_count", "size", "stripped_size", "weight", "height_source",
-                "merkle_verified", "provenance_id",
+                "merkle_verified", "provenance_id", "source_locator",
             )
         }  # fmt: skip
         txs = _empty(TX_COLUMNS)
@@ -160,6 +171,7 @@ class BlockWriter:
                 ("tx_count", b.tx_count), ("size", b.size), ("stripped_size", b.stripped_size),
                 ("weight", b.weight), ("height_source", place.source),
                 ("merkle_verified", b.merkle_verified), ("provenance_id", prov),
+                ("source_locator", sb.locator),
             ):  # fmt: skip
                 block_rows[key].append(value)
             for rows, cols in ((txs, b.txs), (inputs, b.inputs), (outputs, b.outputs)):

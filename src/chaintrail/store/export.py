@@ -21,7 +21,7 @@ from chaintrail.errors import TableNotFoundError, UsageError
 #: Rows per height_range partition of a Parquet export.
 HEIGHT_RANGE = 10_000
 
-_BOOKKEEPING = {"provenance_id", "height_source", "merkle_verified"}
+_BOOKKEEPING = {"provenance_id", "height_source", "merkle_verified", "source_locator"}
 _ORDER = {
     "blocks": "height nulls last, hash",
     "transactions": "block_height nulls last, block_hash, position",

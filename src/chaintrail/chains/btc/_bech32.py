@@ -21,8 +21,7 @@ constant per witness version, padding rules) and is not performance critical.
 
 from __future__ import annotations
 
-from functools import lru_cache, reduce
-from operator import xor
+from functools import lru_cache
 
 CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 BECH32_CONST = 1
@@ -205,12 +204,13 @@ def encode_many(hrp: str, witver: int, programs: list[bytes]) -> list[str]:
     pairs = _PAIRS
     out: list[str] = []
     append = out.append
-    getitem = list.__getitem__
     # Symbols are expanded in chunks so the packed integers stay a few hundred kB at most.
     for first in range(0, len(programs), 4096):
         chunk = programs[first : first + 4096]
         for program, data in zip(chunk, _data_parts(chunk, length), strict=True):
-            checksum = reduce(xor, map(getitem, tables, program), base)
+            checksum = base
+            for table, byte in zip(tables, program, strict=True):
+                checksum ^= table[byte]
             append(
                 prefix
                 + data

@@ -44,7 +44,7 @@ from typing import Any, NoReturn, cast
 from chaintrail import _exactjson
 from chaintrail.chains.btc.model import BlockData
 from chaintrail.chains.btc.rawblock import _bip34_height, parse_block, parse_tx
-from chaintrail.chains.btc.script import classify_many
+from chaintrail.chains.btc.script import MAINNET, Network, classify_many
 from chaintrail.errors import BlockParseError, InvalidSourceDataError, MerkleMismatchError
 
 __all__ = ["block_from_getblock", "btc_to_sats", "iter_json_blocks", "merkle_root"]
@@ -197,7 +197,9 @@ def _kind(value: object) -> str:
 # --- blocks ------------------------------------------------------------------------------------
 
 
-def block_from_getblock(obj: object, *, source: str, line: int | None = None) -> BlockData:
+def block_from_getblock(
+    obj: object, *, source: str, line: int | None = None, network: Network = MAINNET
+) -> BlockData:
     """One ``getblock`` result (verbosity 2 or 3) → :class:`BlockData`.
 
     ``source`` (and ``line``, for JSON lines) name the origin in error messages. Raises
@@ -253,7 +255,7 @@ def block_from_getblock(obj: object, *, source: str, line: int | None = None) ->
     for position, tx in enumerate(txs):
         txids.append(_add_tx(s, block, s.obj(tx, f"tx[{position}]"), position, deferred))
     _check_raw(s, block, header, deferred.raw)
-    deferred.classify_into(block)
+    deferred.classify_into(block, network)
     _check_block_sizes(s, block)
     if len(set(txids)) != len(txids):
         (dup,) = [t for t in txids if txids.count(t) > 1][:1]
@@ -304,12 +306,14 @@ class _Deferred:
         self.inputs: list[bytes] = []  # prevout scripts ...
         self.input_rows: list[int] = []  # ... and the input rows they belong to
 
-    def classify_into(self, block: BlockData) -> None:
-        classes = classify_many(self.outputs)
+    def classify_into(self, block: BlockData, network: Network) -> None:
+        classes = classify_many(self.outputs, network=network)
         block.outputs["script_type"] = [kind for kind, _ in classes]
         block.outputs["address"] = [address for _, address in classes]
         kinds, addresses = block.inputs["script_type"], block.inputs["address"]
-        for row, (kind, address) in zip(self.input_rows, classify_many(self.inputs), strict=True):
+        for row, (kind, address) in zip(
+            self.input_rows, classify_many(self.inputs, network=network), strict=True
+        ):
             kinds[row] = kind
             addresses[row] = address
 
@@ -559,7 +563,9 @@ def _position_of(block: BlockData, txid: object) -> int:
 # --- files -------------------------------------------------------------------------------------
 
 
-def iter_json_blocks(data: bytes, *, source: str) -> Iterator[BlockData]:
+def iter_json_blocks(
+    data: bytes, *, source: str, network: Network = MAINNET
+) -> Iterator[BlockData]:
     """Every block of a ``getblock`` JSON file, in file order.
 
     The file holds one block object, a JSON array of blocks, a JSON-RPC envelope (or an array
@@ -583,18 +589,18 @@ def iter_json_blocks(data: bytes, *, source: str) -> Iterator[BlockData]:
                     break
                 except ValueError as e:
                     raise _not_json(source, text, e) from e
-                yield _block_of(element, source, counter.line(start))
+                yield _block_of(element, source, counter.line(start), network)
         else:
             try:
                 doc, end = _exactjson.DECODER.raw_decode(text, pos)
             except ValueError as e:
                 raise _not_json(source, text, e) from e
-            yield _block_of(doc, source, counter.line(pos))
+            yield _block_of(doc, source, counter.line(pos), network)
             pos = end
         pos = _exactjson.skip_whitespace(text, pos)
 
 
-def _block_of(doc: object, source: str, line: int) -> BlockData:
+def _block_of(doc: object, source: str, line: int, network: Network) -> BlockData:
     if isinstance(doc, dict) and "result" in doc and "hash" not in doc:
         error = doc.get("error")
         if error is not None:
@@ -602,7 +608,7 @@ def _block_of(doc: object, source: str, line: int) -> BlockData:
                 source, f"holds a JSON-RPC error response, not a block: {error}", line=line
             )
         doc = doc["result"]
-    return block_from_getblock(doc, source=source, line=line)
+    return block_from_getblock(doc, source=source, line=line, network=network)
 
 
 def _not_json(source: str, text: str, e: ValueError) -> InvalidSourceDataError:

@@ -111,4 +111,6 @@ class SourcedBlock:
     source: str  # path or URL (+ method)
     sha256: str
     retrieved_at: float  # unix seconds
-    detail: str = ""  # e.g. "blk-file offset 1234" or "getblock verbosity 3"
+    detail: str = ""  # of the raw input: "blk file", "raw block", "getblock verbosity 3; ..."
+    locator: str = ""  # where in the raw input this block is, e.g. "offset 1234"
+    network: str = "mainnet"  # see chaintrail.chains.btc.networks

@@ -84,7 +84,9 @@ class _Walk:
     ends: list[int]
     witness_sizes: list[int]  # marker + flag + witness bytes (0 without witness)
     hashes: list[bytes]  # txid digests, internal byte order
-    witness_hashes: list[bytes | None]  # wtxid digests, None without witness
+    witness_hashes: list[bytes]  # wtxid digests (the txid digest without witness)
+    versions: list[bytes]  # 4 bytes
+    locktimes: list[bytes]  # 4 bytes
     input_counts: list[int]
     output_counts: list[int]
     outpoints: list[bytes]  # 36 bytes: prev txid (internal order) + vout
@@ -136,7 +138,9 @@ def _walk(data: bytes, pos: int, count: int, source: str, offset: int) -> _Walk:
     ends: list[int] = []
     witness_sizes: list[int] = []
     hashes: list[bytes] = []
-    witness_hashes: list[bytes | None] = []
+    witness_hashes: list[bytes] = []
+    versions: list[bytes] = []
+    locktimes: list[bytes] = []
     input_counts: list[int] = []
     output_counts: list[int] = []
     outpoints: list[bytes] = []
@@ -148,6 +152,8 @@ def _walk(data: bytes, pos: int, count: int, source: str, offset: int) -> _Walk:
     witness_size_append = witness_sizes.append
     hash_append = hashes.append
     witness_hash_append = witness_hashes.append
+    version_append = versions.append
+    locktime_append = locktimes.append
     input_count_append = input_counts.append
     output_count_append = output_counts.append
     outpoint_append = outpoints.append
@@ -242,11 +248,14 @@ def _walk(data: bytes, pos: int, count: int, source: str, offset: int) -> _Walk:
                 pos += 4
                 if pos > end:
                     break
-                hash_append(sha256(sha256(data[start:pos]).digest()).digest())
-                witness_hash_append(None)
+                digest = sha256(sha256(data[start:pos]).digest()).digest()
+                hash_append(digest)
+                witness_hash_append(digest)
                 witness_size_append(0)
             start_append(start)
             end_append(pos)
+            version_append(data[start : start + 4])
+            locktime_append(data[pos - 4 : pos])
             input_count_append(n_in)
             output_count_append(n_out)
     except (IndexError, struct.error):
@@ -265,6 +274,8 @@ def _walk(data: bytes, pos: int, count: int, source: str, offset: int) -> _Walk:
         witness_sizes,
         hashes,
         witness_hashes,
+        versions,
+        locktimes,
         input_counts,
         output_counts,
         outpoints,
@@ -289,7 +300,7 @@ def _bip34_height(script: bytes) -> int | None:
 
 def _first_input_script(data: bytes, walk: _Walk) -> bytes:
     """Script of the first input of the first transaction (the coinbase script)."""
-    pos = walk.starts[0] + (6 if walk.witness_hashes[0] is not None else 4)
+    pos = walk.starts[0] + (6 if walk.witness_sizes[0] else 4)
     pos += 1 if data[pos] < 0xFD else (3, 5, 9)[data[pos] - 0xFD]
     pos += 36
     size = data[pos]
@@ -307,12 +318,12 @@ def _columns(
     tx_count = len(walk.hashes)
     hex_all = b"".join(walk.hashes)[::-1].hex()
     txids = [hex_all[i : i + 64] for i in range(64 * (tx_count - 1), -1, -64)]
-    wtxids = [
-        txid if digest is None else digest[::-1].hex()
-        for txid, digest in zip(txids, walk.witness_hashes, strict=True)
-    ]
+    hex_all = b"".join(walk.witness_hashes)[::-1].hex()
+    wtxids = [hex_all[i : i + 64] for i in range(64 * (tx_count - 1), -1, -64)]
     sizes = list(map(sub, walk.ends, walk.starts))
-    weights = [4 * size - 3 * witness for size, witness in zip(sizes, walk.witness_sizes)]
+    weights = [
+        4 * size - 3 * witness for size, witness in zip(sizes, walk.witness_sizes, strict=True)
+    ]
     input_counts = walk.input_counts
     output_counts = walk.output_counts
 
@@ -354,15 +365,15 @@ def _columns(
         "txid": txids,  # type: ignore[dict-item]
         "wtxid": wtxids,  # type: ignore[dict-item]
         "position": list(range(tx_count)),
-        "version": [_U32(data, start)[0] for start in walk.starts],
-        "locktime": [_U32(data, stop - 4)[0] for stop in walk.ends],
-        "size": sizes,  # type: ignore[dict-item]
+        "version": list(struct.unpack(f"<{tx_count}I", b"".join(walk.versions))),
+        "locktime": list(struct.unpack(f"<{tx_count}I", b"".join(walk.locktimes))),
+        "size": sizes,
         "vsize": [(weight + 3) // 4 for weight in weights],
-        "weight": weights,  # type: ignore[dict-item]
+        "weight": weights,
         "is_coinbase": is_coinbase_tx,
         "input_count": list(input_counts),
         "output_count": list(output_counts),
-        "output_value": output_value,  # type: ignore[dict-item]
+        "output_value": output_value,
     }
     inputs: dict[str, list[object]] = {
         "txid": list(chain.from_iterable(map(repeat, txids, input_counts))),
@@ -410,7 +421,7 @@ def _merkle_root(hashes: list[bytes], source: str, offset: int) -> bytes:
 
 
 def parse_block(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     *,
     source: str = "<bytes>",
     offset: int = 0,
@@ -489,7 +500,7 @@ def parse_block(
 
 
 def parse_tx(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     *,
     source: str = "<bytes>",
     offset: int = 0,

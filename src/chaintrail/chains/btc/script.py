@@ -3,19 +3,19 @@
 :func:`classify` returns ``(script_type, address)`` with Bitcoin Core's type names (``Solver`` in
 ``script/solver.cpp``), checked in this order:
 
-=======================  =======================================================================
-``scripthash``           ``OP_HASH160 <20> OP_EQUAL`` (P2SH, base58 ``3...``)
-``witness_v0_keyhash``   ``OP_0 <20>`` (P2WPKH, bech32 ``bc1q...``)
-``witness_v0_scripthash`` ``OP_0 <32>`` (P2WSH, bech32)
-``witness_v1_taproot``   ``OP_1 <32>`` (P2TR, bech32m ``bc1p...``)
-``anchor``               ``OP_1 <0x4e73>`` (pay-to-anchor, bech32m ``bc1pfeessrawgf``)
-``witness_unknown``      any other witness program of version 1..16 (bech32m)
-``nonstandard``          a version-0 witness program of another length; anything unmatched
-``nulldata``             ``OP_RETURN`` followed only by pushes (no address)
-``pubkey``               ``<33 or 65-byte key> OP_CHECKSIG`` (bare P2PK)
-``pubkeyhash``           ``OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG`` (P2PKH, ``1...``)
-``multisig``             ``OP_m <keys...> OP_n OP_CHECKMULTISIG`` (bare multisig, no address)
-=======================  =======================================================================
+=========================  =====================================================================
+``scripthash``             ``OP_HASH160 <20> OP_EQUAL`` (P2SH, base58 ``3...``)
+``witness_v0_keyhash``     ``OP_0 <20>`` (P2WPKH, bech32 ``bc1q...``)
+``witness_v0_scripthash``  ``OP_0 <32>`` (P2WSH, bech32)
+``witness_v1_taproot``     ``OP_1 <32>`` (P2TR, bech32m ``bc1p...``)
+``anchor``                 ``OP_1 <0x4e73>`` (pay-to-anchor, bech32m ``bc1pfeessrawgf``)
+``witness_unknown``        any other witness program of version 1..16 (bech32m)
+``nonstandard``            a version-0 witness program of another length; anything unmatched
+``nulldata``               ``OP_RETURN`` followed only by pushes (no address)
+``pubkey``                 ``<33 or 65-byte key> OP_CHECKSIG`` (bare P2PK)
+``pubkeyhash``             ``OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG`` (P2PKH, ``1...``)
+``multisig``               ``OP_m <keys...> OP_n OP_CHECKMULTISIG`` (bare multisig, no address)
+=========================  =====================================================================
 
 Bare P2PK outputs get the P2PKH address of their key (hash160 of the key as it appears in the
 script), as Bitcoin Core did before 0.21 and as bitcoin-etl shows them; ``script_type`` "pubkey"
@@ -23,16 +23,20 @@ marks the address as derived. Keys are not checked to be on the curve (neither d
 ``CPubKey::IsValid`` only looks at the length implied by the first byte).
 
 Speed. A block parser calls :func:`classify_many` once per block with every output script.
-Scripts are looked up in a bounded per-network cache first (addresses of exchanges, pools and
-services repeat); the misses are classified by length and prefix checks and their addresses are
-encoded in batches:
+Scripts are looked up in a bounded per-network cache first; the misses are classified by length
+and prefix checks (the common shapes inline) and their addresses are encoded in batches:
 
 * base58check (P2PKH, P2SH, P2PK-derived): all payloads of the batch are packed into one big
-  integer, one lane each, multiplied by a fixed-point reciprocal of 58**35 and then multiplied by
-  58 thirty-five times, peeling one digit off every lane per step (SWAR). The PyPI ``base58``
-  package is the reference for the tests and decodes addresses here, but its per-address
-  long division costs about 4x as much, which matters at thousands of fresh addresses a block.
+  integer, one lane each, turned into fixed-point fractions of 58**35 and multiplied by 58
+  thirty-five times, peeling one digit off every lane per step (SWAR; see the comment at
+  ``_B58_DIGIT_COUNT``). The PyPI ``base58`` package is the reference in the tests and decodes
+  addresses here; its per-address long division costs about 7 times as much.
 * bech32/bech32m: see :mod:`chaintrail.chains.btc._bech32`.
+
+The cache pays off when the same scripts come back (exchanges, pools, consecutive blocks of the
+SatoshiDice era); in a modern block only about 5% of output scripts repeat within the block and
+a few percent across nearby blocks, so the cold cost (about 2 us per address on the benchmark
+machine, a third of it the double SHA-256 of the base58 checksum) is the one that counts.
 """
 
 from __future__ import annotations
@@ -156,7 +160,12 @@ def _rol(x: int, n: int) -> int:
 
 def _ripemd160(message: bytes) -> bytes:
     h = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
-    padded = message + b"\x80" + bytes((55 - len(message)) % 64) + (8 * len(message)).to_bytes(8, "little")
+    padded = (
+        message
+        + b"\x80"
+        + bytes((55 - len(message)) % 64)
+        + (8 * len(message)).to_bytes(8, "little")
+    )
     for block in range(0, len(padded), 64):
         x = [int.from_bytes(padded[block + 4 * i : block + 4 * i + 4], "little") for i in range(16)]
         a, b, c, d, e = h
@@ -164,7 +173,10 @@ def _ripemd160(message: bytes) -> bytes:
         for j in range(80):
             t = _rol(a + _rmd_f(j, b, c, d) + x[_RMD_R[j]] + _RMD_K[j // 16], _RMD_S[j]) + e
             a, e, d, c, b = e, d, _rol(c, 10), b, t & 0xFFFFFFFF
-            t = _rol(ap + _rmd_f(79 - j, bp, cp, dp) + x[_RMD_RP[j]] + _RMD_KP[j // 16], _RMD_SP[j]) + ep
+            t = (
+                _rol(ap + _rmd_f(79 - j, bp, cp, dp) + x[_RMD_RP[j]] + _RMD_KP[j // 16], _RMD_SP[j])
+                + ep
+            )
             ap, ep, dp, cp, bp = ep, dp, _rol(cp, 10), bp, t & 0xFFFFFFFF
         t = (h[1] + c + dp) & 0xFFFFFFFF
         h[1] = (h[2] + d + ep) & 0xFFFFFFFF
@@ -181,14 +193,21 @@ _B58_ALPHABET: Final = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvw
 _B58_DIGITS: Final = bytes.maketrans(bytes(range(58)), _B58_ALPHABET)
 _B58_LEN: Final = 25  # version byte + 20-byte hash + 4-byte checksum
 _B58_DIGIT_COUNT: Final = 35  # 58**35 > 256**25
-# Every 25-byte payload n is turned into the fraction n / 58**35 in fixed point: first exactly
-# enough (n * ceil(2**408 / 58**35), lanes of 52 bytes), then cut to 208 fraction bits (lanes of
-# 27 bytes: one digit byte on top) and rounded up by one unit. The error stays in (0, 2**-207),
-# below the 58**-35 that would let a digit go wrong, so each "multiply by 58, take the top byte"
-# step yields the next base58 digit exactly.
+# Every 25-byte payload n becomes the fraction n / 58**35 in fixed point, one lane per payload in
+# one big integer: first exactly enough (n * ceil(2**408 / 58**35) in 52-byte lanes), then cut to
+# 208 fraction bits below a one-byte digit field (27-byte lanes) and rounded up by one unit, so
+# the error lies in (0, 2**-207). "Multiply by 58, take each lane's top byte, clear it" then
+# yields the digits in order, exactly, while the error (times 58 per digit) stays below the
+# 58**-remaining_digits that could turn a digit. Fewer fraction bits suffice for the later
+# digits, so the lanes are narrowed twice (cut and rounded up again, same argument):
+#   after 17 digits: error < 2**-207 * 58**17 + 2**-112 < 2**-107.3 < 58**-18 (2**-105.4)
+#   after 26 digits: error < 2**-107.3 * 58**9 + 2**-56 < 2**-54.2 < 58**-9 (2**-52.7)
+# The tests compare against the base58 package on every address of the real test blocks and on
+# random and extreme payloads.
 _B58_WIDE: Final = 52
-_B58_LANE: Final = 27
 _B58_RECIPROCAL: Final = -(-(1 << 408) // 58**_B58_DIGIT_COUNT)
+#: (digits taken in this phase, lane bytes = 1 digit byte + fraction bytes)
+_B58_PHASES: Final = ((17, 27), (9, 15), (9, 8))
 _B58_CHUNK: Final = 2048
 
 
@@ -206,18 +225,26 @@ def _b58encode_chunk(payloads: list[bytes]) -> list[str]:
     wide = (int.from_bytes(gap + gap.join(payloads), "big") * _B58_RECIPROCAL).to_bytes(
         count * _B58_WIDE, "big"
     )
-    lanes = bytearray(count * _B58_LANE)
-    for i in range(1, _B58_LANE):  # lane byte 0 stays 0 (digit field); bytes 1..26 = bits 200..407
-        lanes[i::_B58_LANE] = wide[i::_B58_WIDE]
-    unit = b"\x00" * (_B58_LANE - 1) + b"\x01"
-    fraction_mask = int.from_bytes((b"\x00" + b"\xff" * (_B58_LANE - 1)) * count, "big")
-    value = int.from_bytes(lanes, "big") + int.from_bytes(unit * count, "big")
+    source, source_lane = wide, _B58_WIDE
     digits = bytearray(count * _B58_DIGIT_COUNT)
-    total = count * _B58_LANE
-    for i in range(_B58_DIGIT_COUNT):
-        value *= 58
-        digits[i::_B58_DIGIT_COUNT] = value.to_bytes(total, "big")[0::_B58_LANE]
-        value &= fraction_mask
+    done = 0
+    for taken, lane in _B58_PHASES:
+        # Copy the top (lane - 1) fraction bytes of every lane below an empty digit byte, then
+        # round up by one unit. In the 52-byte lanes the fraction starts at byte 1 (the value is
+        # below 2**408), in the narrower ones right after the digit byte: byte 1 as well.
+        lanes = bytearray(count * lane)
+        for i in range(1, lane):
+            lanes[i::lane] = source[i::source_lane]
+        unit = int.from_bytes((b"\x00" * (lane - 1) + b"\x01") * count, "big")
+        fraction_mask = int.from_bytes((b"\x00" + b"\xff" * (lane - 1)) * count, "big")
+        value = int.from_bytes(lanes, "big") + unit
+        total = count * lane
+        for i in range(done, done + taken):
+            value *= 58
+            digits[i::_B58_DIGIT_COUNT] = value.to_bytes(total, "big")[0::lane]
+            value &= fraction_mask
+        done += taken
+        source, source_lane = value.to_bytes(total, "big"), lane
     text = digits.translate(_B58_DIGITS).decode("ascii")
     step = _B58_DIGIT_COUNT
     digits_only = [text[i : i + step].lstrip("1") for i in range(0, count * step, step)]
@@ -361,6 +388,10 @@ def classify_many(scripts: list[bytes], *, network: Network = MAINNET) -> list[S
     b58_payload: list[bytes] = []
     b58_kind: list[str] = []
     segwit: dict[tuple[int, int], tuple[list[int], list[bytes], list[str]]] = {}
+    wpkh_index: list[int] = []
+    wpkh_program: list[bytes] = []
+    wpkh_kinds: list[str] = []  # filled at the end: all "witness_v0_keyhash"
+    segwit[(0, 20)] = (wpkh_index, wpkh_program, wpkh_kinds)
     sha256 = hashlib.sha256
     p2pkh = bytes((network.p2pkh_version,))
     p2sh = bytes((network.p2sh_version,))
@@ -375,6 +406,10 @@ def classify_many(scripts: list[bytes], *, network: Network = MAINNET) -> list[S
             kind, encoding, payload = "pubkeyhash", 1, p2pkh + script[3:23]
         elif size == 23 and script[:2] == _P2SH_HEAD and script[22] == 0x87:
             kind, encoding, payload = "scripthash", 1, p2sh + script[2:22]
+        elif size == 22 and script[:2] == b"\x00\x14":
+            wpkh_index.append(index)
+            wpkh_program.append(script[2:])
+            continue
         else:
             kind, encoding, payload = _solve(script, network)
         if encoding == 1:
@@ -398,6 +433,7 @@ def classify_many(scripts: list[bytes], *, network: Network = MAINNET) -> list[S
             b58_index, b58_kind, _b58encode_many(b58_payload), strict=True
         ):
             found[index] = cache[scripts[index]] = (kind, address)
+    wpkh_kinds[:] = ["witness_v0_keyhash"] * len(wpkh_index)
     for (version, _), (indexes, programs, kinds) in segwit.items():
         for index, kind, address in zip(
             indexes, kinds, _bech32.encode_many(network.hrp, version, programs), strict=True

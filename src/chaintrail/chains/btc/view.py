@@ -14,13 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from chaintrail.chains.btc import script
+from chaintrail.chains.btc import networks, script
 from chaintrail.errors import AddressNotFoundError, InvalidTxidError, TxNotFoundError
 
 if TYPE_CHECKING:
     from chaintrail.workspace import Workspace
 
 _TXID = re.compile(r"^[0-9a-fA-F]{64}$")
+#: TxRecord fields in the order of the lookup query's columns.
+_TX_FIELDS = (
+    "txid", "wtxid", "block_hash", "block_height", "block_time", "position", "version",
+    "locktime", "size", "vsize", "weight", "is_coinbase", "input_value", "output_value", "fee",
+    "source", "source_sha256",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +116,7 @@ class BtcView:
 
     def sql(self, query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
         """Run SQL on the store (tables: blocks, transactions, inputs, outputs, provenance)."""
-        return self.con.sql(query, params=params)
+        return self.con.cursor().sql(query, params=params)
 
     # --- lookups -------------------------------------------------------------------------------
 
@@ -158,12 +164,15 @@ class BtcView:
                 [txid, txid, block_hash],
             ).fetchall()
         )
-        return TxRecord(*row[:15], inputs=inputs, outputs=outputs, source=row[15],
-                        source_sha256=row[16])  # fmt: skip
+        fields = dict(zip(_TX_FIELDS, row, strict=True))
+        return TxRecord(**fields, inputs=inputs, outputs=outputs)
 
     def address(self, address: str, *, limit: int = 100) -> AddressRecord:
         """Received, spent and balance of an address, with its transactions (newest first)."""
-        script_type = script.classify(script.address_to_script(address))[0]
+        net = networks.network(self.ws.btc_network or "mainnet").addresses
+        script_type = script.classify(script.address_to_script(address, network=net), network=net)[
+            0
+        ]
         agg = self.con.execute(
             """
             with outs as (select o.txid, o.vout, o.value, o.block_height from outputs o

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from chaintrail.chains.btc.model import SourcedBlock
+from chaintrail.chains.btc.networks import BtcNetwork
 
 
 class BlockFileSource(Protocol):
@@ -28,6 +29,10 @@ class BlockNodeSource(Protocol):
 
     @property
     def url(self) -> str: ...
+
+    def network(self) -> BtcNetwork:
+        """The network the node is on."""
+        ...
 
     def tip_height(self) -> int:
         """Height of the node's best chain tip."""

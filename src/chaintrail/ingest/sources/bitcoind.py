@@ -42,6 +42,7 @@ import httpx
 from chaintrail import _exactjson
 from chaintrail.chains.btc.corejson import block_from_getblock
 from chaintrail.chains.btc.model import SourcedBlock
+from chaintrail.chains.btc.networks import BY_CORE_CHAIN, BtcNetwork
 from chaintrail.errors import (
     InvalidSourceDataError,
     NodeConfigError,
@@ -403,6 +404,7 @@ class BitcoindSource:
         self.batch_size = batch_size
         self.hash_batch_size = hash_batch_size
         self._verbosity = verbosity
+        self._network: BtcNetwork | None = None
 
     @property
     def url(self) -> str:
@@ -412,6 +414,18 @@ class BitcoindSource:
     def verbosity(self) -> int | None:
         """The ``getblock`` verbosity in use (None until the first fetch decided it)."""
         return self._verbosity
+
+    def network(self) -> BtcNetwork:
+        """The node's network, from ``getblockchaininfo`` (asked once)."""
+        if self._network is None:
+            info = self.client.call("getblockchaininfo")
+            chain = info.get("chain") if isinstance(info, dict) else None
+            if chain not in BY_CORE_CHAIN:
+                raise InvalidSourceDataError(
+                    f"{self.url} getblockchaininfo", f"unknown chain {chain!r}"
+                )
+            self._network = BY_CORE_CHAIN[chain]
+        return self._network
 
     def tip_height(self) -> int:
         height = self.client.call("getblockcount")
@@ -458,7 +472,8 @@ class BitcoindSource:
             if reply.error is not None:
                 raise RpcError(self.url, "getblock", reply.error_code, reply.error_message)
             source = f"{self.url} getblock {block_hash} {verbosity}"
-            block = block_from_getblock(reply.result, source=source)
+            net = self.network()
+            block = block_from_getblock(reply.result, source=source, network=net.addresses)
             if block.hash != block_hash:
                 raise InvalidSourceDataError(source, f"the node answered with block {block.hash}")
             if block.height != height:
@@ -481,6 +496,7 @@ class BitcoindSource:
                     sha256=hashlib.sha256(reply.raw).hexdigest(),
                     retrieved_at=retrieved_at,
                     detail=detail,
+                    network=net.name,
                 )
             )
         return out

@@ -40,18 +40,9 @@ from pathlib import Path
 from typing import Final
 
 from chaintrail.chains.btc.model import BlockData, SourcedBlock
+from chaintrail.chains.btc.networks import BY_MAGIC, MAINNET, BtcNetwork
 from chaintrail.chains.btc.rawblock import HEADER_SIZE, parse_block
-from chaintrail.chains.btc.script import MAINNET, REGTEST, TESTNET, Network
 from chaintrail.errors import BlockParseError, UnsupportedFormatError
-
-#: Network magic (as on disk) -> (network name, address parameters).
-MAGICS: Final[dict[bytes, tuple[str, Network]]] = {
-    bytes.fromhex("f9beb4d9"): ("mainnet", MAINNET),
-    bytes.fromhex("0b110907"): ("testnet3", TESTNET),
-    bytes.fromhex("1c163f28"): ("testnet4", TESTNET),
-    bytes.fromhex("0a03cf40"): ("signet", TESTNET),
-    bytes.fromhex("fabfb5da"): ("regtest", REGTEST),
-}
 
 _SUFFIXES: Final = (".dat", ".raw", ".blk", ".hex", ".bin", ".json", ".jsonl")
 _COMPRESSED: Final = (".bz2", ".gz", ".xz")
@@ -64,8 +55,8 @@ _LENGTH = struct.Struct("<I")
 class FileSource:
     """Blocks read from files and folders (see the module documentation for the formats)."""
 
-    def __init__(self, paths: Sequence[Path], *, network: Network = MAINNET) -> None:
-        """``network`` sets address prefixes for raw and hex blocks (blk files carry their own)."""
+    def __init__(self, paths: Sequence[Path], *, network: BtcNetwork = MAINNET) -> None:
+        """``network`` is that of raw, hex and JSON blocks (blk files name their own)."""
         self.paths = [Path(p) for p in paths]
         self.network = network
 
@@ -101,9 +92,9 @@ def _is_block_file(path: Path) -> bool:
     return name.endswith(_SUFFIXES)
 
 
-def read_file(path: Path, *, network: Network = MAINNET) -> Iterator[SourcedBlock]:
+def read_file(path: Path, *, network: BtcNetwork = MAINNET) -> Iterator[SourcedBlock]:
     """The blocks of one file, whatever its format."""
-    source = str(path)
+    source = str(path.resolve())
     try:
         stored = path.read_bytes()
     except OSError as exc:
@@ -112,21 +103,25 @@ def read_file(path: Path, *, network: Network = MAINNET) -> Iterator[SourcedBloc
     retrieved_at = time.time()
     data = _deobfuscate(path, _decompress(stored, source))
 
-    def sourced(block: BlockData, detail: str) -> SourcedBlock:
-        return SourcedBlock(block, "file", source, digest, retrieved_at, detail)
+    def sourced(
+        block: BlockData, detail: str, locator: str = "", net: BtcNetwork = network
+    ) -> SourcedBlock:
+        return SourcedBlock(block, "file", source, digest, retrieved_at, detail, locator, net.name)
 
     head = data[:4]
-    if head in MAGICS:
+    if head in BY_MAGIC:
         for offset, record, record_network in iter_blk_records(data, source=source):
-            block = parse_block(record, source=source, offset=offset, network=record_network)
-            yield sourced(block, f"blk offset {offset}")
+            block = parse_block(
+                record, source=source, offset=offset, network=record_network.addresses
+            )
+            yield sourced(block, "blk file", f"offset {offset}", record_network)
         return
     first = data.lstrip()[:1]
     if first in (b"{", b"["):
         from chaintrail.chains.btc.corejson import iter_json_blocks
 
-        for block in iter_json_blocks(data, source=source):
-            yield sourced(block, "json")
+        for block in iter_json_blocks(data, source=source, network=network.addresses):
+            yield sourced(block, "getblock json")
         return
     compact = b"".join(data[:4096].split())
     if compact and _HEX.fullmatch(compact):
@@ -135,10 +130,10 @@ def read_file(path: Path, *, network: Network = MAINNET) -> Iterator[SourcedBloc
         raw = bytes.fromhex(compact.decode("ascii"))
         if not _looks_like_block(raw):
             raise UnsupportedFormatError(source, "hex text that is not a block")
-        yield sourced(parse_block(raw, source=source, network=network), "hex block")
+        yield sourced(parse_block(raw, source=source, network=network.addresses), "hex block")
         return
     if _looks_like_block(data):
-        yield sourced(parse_block(data, source=source, network=network), "raw block")
+        yield sourced(parse_block(data, source=source, network=network.addresses), "raw block")
         return
     raise UnsupportedFormatError(
         source,
@@ -147,7 +142,9 @@ def read_file(path: Path, *, network: Network = MAINNET) -> Iterator[SourcedBloc
     )
 
 
-def iter_blk_records(data: bytes, *, source: str = "<bytes>") -> Iterator[tuple[int, bytes, Network]]:
+def iter_blk_records(
+    data: bytes, *, source: str = "<bytes>"
+) -> Iterator[tuple[int, bytes, BtcNetwork]]:
     """(offset of the block, block bytes, network) of each record of a ``blk*.dat`` file.
 
     Every record must carry the magic of the first one; zero padding is skipped.
@@ -164,12 +161,12 @@ def iter_blk_records(data: bytes, *, source: str = "<bytes>") -> Iterator[tuple[
             pos = match.start()
         magic = data[pos : pos + 4]
         if expected is None:
-            if magic not in MAGICS:
+            if magic not in BY_MAGIC:
                 raise BlockParseError(
                     f"unknown network magic {magic.hex()}", source=source, offset=pos
                 )
             expected = magic
-            network = MAGICS[magic][1]
+            network = BY_MAGIC[magic]
         elif magic != expected:
             raise BlockParseError(
                 f"expected the network magic {expected.hex()} of a record, found {magic.hex()}",
@@ -214,9 +211,15 @@ def _deobfuscate(path: Path, data: bytes) -> bytes:
         return data
     if len(key) != 8 or not any(key) or not data:
         return data
-    stream = (key * (len(data) // 8 + 1))[: len(data)]
-    mixed = int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")
-    return mixed.to_bytes(len(data), "big")
+    chunk = 1 << 20  # a multiple of 8, so every chunk starts at key offset 0
+    mask = int.from_bytes(key * (chunk // 8), "big")
+    out = bytearray(len(data))
+    for start in range(0, len(data), chunk):
+        piece = data[start : start + chunk]
+        size = len(piece)
+        mixed = int.from_bytes(piece, "big") ^ (mask >> (8 * (chunk - size)))
+        out[start : start + size] = mixed.to_bytes(size, "big")
+    return bytes(out)
 
 
 def _looks_like_block(data: bytes) -> bool:
@@ -232,4 +235,4 @@ def _looks_like_block(data: bytes) -> bool:
     return data[pos : pos + 1] == b"\x01" and data[pos + 1 : pos + 37] == _NULL_OUTPOINT
 
 
-__all__ = ["MAGICS", "FileSource", "iter_blk_records", "read_file"]
+__all__ = ["FileSource", "iter_blk_records", "read_file"]

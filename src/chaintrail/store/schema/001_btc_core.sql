@@ -5,6 +5,12 @@
 
 CREATE SEQUENCE provenance_id_seq START 1;
 
+-- Facts about the workspace itself, e.g. btc_network (set by the first Bitcoin ingest).
+CREATE TABLE meta (
+    key   VARCHAR NOT NULL,
+    value VARCHAR NOT NULL
+);
+
 CREATE TABLE provenance (
     id            BIGINT PRIMARY KEY,
     kind          VARCHAR NOT NULL,      -- 'file' | 'rpc'
@@ -30,7 +36,8 @@ CREATE TABLE blocks (
     weight          BIGINT,
     height_source   VARCHAR NOT NULL,    -- 'source' | 'genesis' | 'chain' | 'bip34' | 'unknown'
     merkle_verified BOOLEAN NOT NULL,
-    provenance_id   BIGINT NOT NULL
+    provenance_id   BIGINT NOT NULL,
+    source_locator  VARCHAR NOT NULL     -- where in the raw input: 'offset 1234', '' for one block
 );
 
 CREATE TABLE transactions (
