@@ -148,13 +148,24 @@ class Workspace:
         return BtcIngest(self)
 
     def export(
-        self, table: str, *, format: str, path: str | Path, with_provenance: bool = False
+        self,
+        table: str,
+        *,
+        format: str,
+        path: str | Path,
+        with_provenance: bool = False,
+        include_stale: bool = False,
     ) -> ExportResult:
         """Write one store table to CSV or Parquet (see :mod:`chaintrail.store.export`)."""
         from chaintrail.store.export import export_table
 
         return export_table(
-            self.con, table, format=format, path=Path(path), with_provenance=with_provenance
+            self.con,
+            table,
+            format=format,
+            path=Path(path),
+            with_provenance=with_provenance,
+            include_stale=include_stale,
         )
 
 

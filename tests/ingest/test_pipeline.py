@@ -297,3 +297,57 @@ def test_one_network_per_workspace(tmp_path, tests_data):
         assert addresses and all(a.startswith(("m", "n", "2", "tb1")) for a in addresses)
         with pytest.raises(errors.UsageError):
             ws.ingest.files([testnet_raw], network="moonnet")
+
+
+def _refork(raw: bytes, prev_hash: str) -> bytes:
+    """The same block (same transactions and merkle root) under another nonce and parent: a
+    competitor built from real data (the ingest does not check proof of work)."""
+    header = bytearray(raw[:80])
+    header[4:36] = bytes.fromhex(prev_hash)[::-1]
+    (nonce,) = struct.unpack_from("<I", header, 76)
+    struct.pack_into("<I", header, 76, (nonce + 1) & 0xFFFFFFFF)
+    return bytes(header) + raw[80:]
+
+
+def test_stale_block_in_a_blk_file_is_kept_but_not_counted(tmp_path, genesis_blocks):
+    """A blk file holding a block that lost the race at height 170 (same transactions as the
+    real block 170): totals, lookups and exports are those of the best chain."""
+    stale = _refork(genesis_blocks[170], block_hash(genesis_blocks[169]))
+    blocks = genesis_blocks[:171] + [stale] + genesis_blocks[171:400]
+    (tmp_path / "blk.dat").write_bytes(frame(blocks))
+    (tmp_path / "clean.dat").write_bytes(frame(genesis_blocks[:400]))
+    with Workspace.create(tmp_path / "a") as ws, Workspace.create(tmp_path / "b") as clean:
+        ws.ingest.files([tmp_path / "blk.dat"])
+        clean.ingest.files([tmp_path / "clean.dat"])
+        s, c = ws.btc.stats(), clean.btc.stats()
+        assert s["stale_blocks"] == 1 and c["stale_blocks"] == 0
+        for key in ("blocks", "transactions", "inputs", "outputs", "total_output_value"):
+            assert s[key] == c[key], key
+        addr = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+        assert ws.btc.address(addr) == clean.btc.address(addr)
+        assert ws.btc.tx(FAMOUS_TXID).block_hash == block_hash(genesis_blocks[170])
+        for table in ("blocks", "transactions", "inputs", "outputs"):
+            ws.export(table, format="csv", path=tmp_path / f"a-{table}.csv")
+            clean.export(table, format="csv", path=tmp_path / f"b-{table}.csv")
+            a, b = (tmp_path / f"{side}-{table}.csv" for side in "ab")
+            assert a.read_bytes() == b.read_bytes(), table
+        every = ws.export("blocks", format="csv", path=tmp_path / "all.csv", include_stale=True)
+        assert every.rows == 401
+
+
+def test_a_longer_branch_in_a_later_file_makes_the_first_branch_stale(tmp_path, genesis_blocks):
+    fork = [_refork(genesis_blocks[298], block_hash(genesis_blocks[297]))]
+    for raw in genesis_blocks[299:302]:
+        fork.append(_refork(raw, block_hash(fork[-1])))
+    (tmp_path / "first.dat").write_bytes(frame(genesis_blocks[:300]))  # heights 0..299
+    (tmp_path / "second.dat").write_bytes(frame(fork))  # 298'..301' on top of 297
+    with Workspace.create(tmp_path / "ws") as ws:
+        ws.ingest.files([tmp_path / "first.dat"])
+        assert ws.btc.stats()["stale_blocks"] == 0
+        ws.ingest.files([tmp_path / "second.dat"])
+        s = ws.btc.stats()
+        assert (s["stale_blocks"], s["blocks"], s["height_max"]) == (2, 302, 301)
+        stale = ws.con.execute(
+            "select hash from blocks where not in_best_chain order by height"
+        ).fetchall()
+        assert stale == [(block_hash(genesis_blocks[298]),), (block_hash(genesis_blocks[299]),)]

@@ -41,7 +41,7 @@ def stats(
     table.add_column("count", justify="right")
     for key in ("blocks", "transactions", "inputs", "coinbase_inputs", "unresolved_inputs",
                 "outputs", "addresses", "blocks_height_unknown", "blocks_merkle_verified",
-                "reorgs"):  # fmt: skip
+                "stale_blocks", "reorgs"):  # fmt: skip
         table.add_row(key.replace("_", " "), f"{s[key]:,}")
     heights = "—" if s["height_min"] is None else f"{s['height_min']:,} – {s['height_max']:,}"
     table.add_row("heights", heights)
@@ -68,11 +68,20 @@ def export(
     with_provenance: bool = typer.Option(
         False, "--with-provenance", help="Also export provenance ids and bookkeeping columns."
     ),
+    include_stale: bool = typer.Option(
+        False, "--include-stale", help="Also export rows of stale blocks (lost races in blk files)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Export a table to CSV or Parquet; data columns only unless --with-provenance."""
     with open_workspace(ctx) as ws:
-        result = ws.export(table, format=format, path=output, with_provenance=with_provenance)
+        result = ws.export(
+            table,
+            format=format,
+            path=output,
+            with_provenance=with_provenance,
+            include_stale=include_stale,
+        )
     if json_out:
         print_json(result.to_json())
     else:

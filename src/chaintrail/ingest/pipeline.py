@@ -23,6 +23,7 @@ from chaintrail.errors import (
     ReorgTooDeepError,
     WorkspaceError,
 )
+from chaintrail.ingest import bestchain
 from chaintrail.ingest.sources.base import BlockNodeSource
 from chaintrail.ingest.writer import BlockWriter, WriteResult
 from chaintrail.store.duck import atomic
@@ -124,12 +125,19 @@ class BtcIngest:
     def _run(self, blocks: Iterator[SourcedBlock], progress: Progress | None) -> IngestReport:
         report = IngestReport()
         started = time.monotonic()
-        for batch in _batches(blocks, self, report, progress):
-            report.add(self.writer.write(batch), len(batch))
-            if progress:
-                progress(report.blocks_seen, report.transactions_added)
+        try:
+            for batch in _batches(blocks, self, report, progress):
+                report.add(self.writer.write(batch), len(batch))
+                if progress:
+                    progress(report.blocks_seen, report.transactions_added)
+        finally:
+            self._mark_stale()
         report.seconds = time.monotonic() - started
         return report
+
+    def _mark_stale(self) -> None:
+        with atomic(self.ws.con):
+            bestchain.mark_stale(self.ws.con)
 
     # --- node ----------------------------------------------------------------------------------
 
@@ -183,6 +191,7 @@ class BtcIngest:
             if not follow or done or (max_polls is not None and polls >= max_polls):
                 break
             time.sleep(poll_seconds)
+        self._mark_stale()
         report.seconds = time.monotonic() - started
         return report
 
@@ -221,7 +230,9 @@ class BtcIngest:
             low = max(0, upto - window + 1)
             stored = dict(
                 self.ws.con.execute(
-                    "select height, hash from blocks where height between ? and ?", [low, upto]
+                    "select height, hash from blocks where in_best_chain and "
+                    "height between ? and ?",
+                    [low, upto],
                 ).fetchall()
             )
             if not stored:

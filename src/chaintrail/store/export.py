@@ -1,9 +1,10 @@
 """Export store tables to CSV or Parquet.
 
 Data columns only by default: provenance ids and other bookkeeping (how a height was learned,
-whether a merkle root was recomputed) appear only with ``with_provenance``, so the same blocks
-ingested from two sources (a blk file and a node) export byte-identically. Rows are ordered, so
-exports are deterministic.
+whether a merkle root was recomputed, where the block sat in its file, whether it is stale)
+appear only with ``with_provenance``, and rows of stale blocks only with ``include_stale``, so
+the same blocks ingested from two sources (a blk file and a node) export byte-identically. Rows
+are ordered, so exports are deterministic.
 
 Parquet to a path without the ``.parquet`` suffix is written as a Hive-partitioned folder by
 block-height range (``height_range=840000/...``), the layout the Spark jobs read.
@@ -21,7 +22,15 @@ from chaintrail.errors import TableNotFoundError, UsageError
 #: Rows per height_range partition of a Parquet export.
 HEIGHT_RANGE = 10_000
 
-_BOOKKEEPING = {"provenance_id", "height_source", "merkle_verified", "source_locator"}
+_BOOKKEEPING = {
+    "provenance_id", "height_source", "merkle_verified", "source_locator", "in_best_chain",
+}  # fmt: skip
+#: Rows of stale blocks (see chaintrail.ingest.bestchain) are left out unless asked for.
+_BEST_CHAIN = {
+    "blocks": "in_best_chain",
+    **{t: "block_hash not in (select hash from blocks where not in_best_chain)"
+       for t in ("transactions", "inputs", "outputs")},
+}  # fmt: skip
 _ORDER = {
     "blocks": "height nulls last, hash",
     "transactions": "block_height nulls last, block_hash, position",
@@ -57,6 +66,7 @@ def export_table(
     format: str,
     path: Path,
     with_provenance: bool = False,
+    include_stale: bool = False,
 ) -> ExportResult:
     if table not in _ORDER:
         raise TableNotFoundError(table, list(TABLES))
@@ -75,7 +85,8 @@ def export_table(
     partitioned = format == "parquet" and path.suffix != ".parquet" and table in _HEIGHT
     if partitioned:
         select += f", ({_HEIGHT[table]} // {HEIGHT_RANGE}) * {HEIGHT_RANGE} as height_range"
-    query = f"select {select} from {table} order by {_ORDER[table]}"
+    where = "" if include_stale or table not in _BEST_CHAIN else f" where {_BEST_CHAIN[table]}"
+    query = f"select {select} from {table}{where} order by {_ORDER[table]}"
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "csv":
         options = "format csv, header true"
@@ -84,7 +95,7 @@ def export_table(
     else:
         options = "format parquet"
     con.execute(f"copy ({query}) to '{_quote(path)}' ({options})")
-    row = con.execute(f"select count(*) from {table}").fetchone()
+    row = con.execute(f"select count(*) from {table}{where}").fetchone()
     return ExportResult(table, format, str(path), int(row[0]) if row else 0, columns, partitioned)
 
 

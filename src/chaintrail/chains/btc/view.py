@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from chaintrail.workspace import Workspace
 
 _TXID = re.compile(r"^[0-9a-fA-F]{64}$")
+#: Hashes of stale blocks (see chaintrail.ingest.bestchain): their rows are kept but not counted.
+STALE = "(select hash from blocks where not in_best_chain)"
 #: TxRecord fields in the order of the lookup query's columns.
 _TX_FIELDS = (
     "txid", "wtxid", "block_hash", "block_height", "block_time", "position", "version",
@@ -131,7 +133,7 @@ class BtcView:
                    t.output_value, t.fee, p.source, p.sha256
             from transactions t join blocks b on b.hash = t.block_hash
             join provenance p on p.id = t.provenance_id
-            where t.txid = ? order by t.block_height nulls last limit 1
+            where t.txid = ? order by b.in_best_chain desc, t.block_height nulls last limit 1
             """,
             [txid],
         ).fetchone()
@@ -152,12 +154,13 @@ class BtcView:
         outputs = tuple(
             OutputRecord(*r)
             for r in self.con.execute(
-                """
+                f"""
                 select o.vout, o.value, o.address, o.script_type, o.script_hex,
                        s.txid, s."index"
                 from outputs o
                 left join (select distinct on (spent_txid, spent_vout) spent_txid, spent_vout,
-                                  txid, "index" from inputs where spent_txid = ?) s
+                                  txid, "index" from inputs where spent_txid = ?
+                                  and block_hash not in {STALE}) s
                   on s.spent_txid = o.txid and s.spent_vout = o.vout
                 where o.txid = ? and o.block_hash = ? order by o.vout
                 """,
@@ -174,12 +177,13 @@ class BtcView:
             0
         ]
         agg = self.con.execute(
-            """
+            f"""
             with outs as (select o.txid, o.vout, o.value, o.block_height from outputs o
-                          where o.address = ?),
+                          where o.address = ? and o.block_hash not in {STALE}),
                  spends as (select distinct on (i.spent_txid, i.spent_vout)
                                    i.spent_txid, i.spent_vout, i.txid, i.block_height
-                            from inputs i where i.address = ?)
+                            from inputs i where i.address = ?
+                            and i.block_hash not in {STALE})
             select count(*), coalesce(sum(value), 0),
                    coalesce(sum(value) filter (where s.txid is not null), 0),
                    count(*) filter (where s.txid is null),
@@ -193,13 +197,13 @@ class BtcView:
         if n_outputs == 0:
             raise AddressNotFoundError("btc", address)
         txs = self.con.execute(
-            """
+            f"""
             with touched as (
                 select txid, block_hash, block_height, sum(value) as received, 0::bigint as sent
-                from outputs where address = ? group by all
+                from outputs where address = ? and block_hash not in {STALE} group by all
                 union all
                 select txid, block_hash, block_height, 0::bigint, sum(value)
-                from inputs where address = ? group by all)
+                from inputs where address = ? and block_hash not in {STALE} group by all)
             select txid, any_value(block_height) as height, sum(received), sum(sent)
             from touched group by txid, block_hash
             order by height desc nulls last, txid
@@ -231,22 +235,25 @@ class BtcView:
         q = self.con.execute
         blocks = q(
             """select count(*), min(height), max(height), count(*) filter (where height is null),
-                      count(*) filter (where merkle_verified) from blocks"""
+                      count(*) filter (where merkle_verified) from blocks where in_best_chain"""
         ).fetchone()
         txs = q(
-            """select count(*), coalesce(sum(fee), 0), count(*) filter (where fee is null
-                      and not is_coinbase) from transactions"""
+            f"""select count(*), coalesce(sum(fee), 0), count(*) filter (where fee is null
+                      and not is_coinbase) from transactions where block_hash not in {STALE}"""
         ).fetchone()
         ins = q(
-            """select count(*), count(*) filter (where is_coinbase),
-                      count(*) filter (where not resolved) from inputs"""
+            f"""select count(*), count(*) filter (where is_coinbase),
+                      count(*) filter (where not resolved) from inputs
+                      where block_hash not in {STALE}"""
         ).fetchone()
         outs = q(
-            """select count(*), coalesce(sum(value), 0), count(distinct address),
-                      count(*) filter (where address is null) from outputs"""
+            f"""select count(*), coalesce(sum(value), 0), count(distinct address),
+                      count(*) filter (where address is null) from outputs
+                      where block_hash not in {STALE}"""
         ).fetchone()
         reorgs = q("select count(*), coalesce(sum(depth), 0) from reorgs").fetchone()
-        assert blocks and txs and ins and outs and reorgs
+        stale = q("select count(*) from blocks where not in_best_chain").fetchone()
+        assert blocks and txs and ins and outs and reorgs and stale
         sources = [
             {"kind": k, "source": s, "sha256": h, "retrieved_at": t.isoformat(), "blocks": n}
             for k, s, h, t, n in q(
@@ -256,7 +263,10 @@ class BtcView:
             ).fetchall()
         ]
         by_type = dict(
-            q("select script_type, count(*) from outputs group by 1 order by 1").fetchall()
+            q(
+                f"select script_type, count(*) from outputs where block_hash not in {STALE} "
+                "group by 1 order by 1"
+            ).fetchall()
         )
         return {
             "blocks": int(blocks[0]),
@@ -274,6 +284,7 @@ class BtcView:
             "height_max": blocks[2],
             "blocks_height_unknown": int(blocks[3]),
             "blocks_merkle_verified": int(blocks[4]),
+            "stale_blocks": int(stale[0]),
             "reorgs": int(reorgs[0]),
             "blocks_rolled_back": int(reorgs[1]),
             "outputs_by_script_type": {k: int(v) for k, v in by_type.items()},

@@ -37,7 +37,8 @@ CREATE TABLE blocks (
     height_source   VARCHAR NOT NULL,    -- 'source' | 'genesis' | 'chain' | 'bip34' | 'unknown'
     merkle_verified BOOLEAN NOT NULL,
     provenance_id   BIGINT NOT NULL,
-    source_locator  VARCHAR NOT NULL     -- where in the raw input: 'offset 1234', '' for one block
+    source_locator  VARCHAR NOT NULL,    -- where in the raw input: 'offset 1234', '' for one block
+    in_best_chain   BOOLEAN NOT NULL DEFAULT true  -- false: a stale block (lost a race; blk files)
 );
 
 CREATE TABLE transactions (
