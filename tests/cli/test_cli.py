@@ -127,3 +127,12 @@ def test_export_csv_and_parquet(loaded, tmp_path, capsys):
     run(capsys, "-w", str(loaded), "export", "blocks", "--format", "parquet", "-o", str(one))
     assert duckdb.sql(f"select count(*), max(height) from '{one}'").fetchall() == [(4313, 4312)]
     run(capsys, "-w", str(loaded), "export", "nosuch", "-o", str(one), code=1)
+
+
+def test_sql_escape_hatch(loaded):
+    from chaintrail.workspace import Workspace
+
+    with Workspace.open(loaded) as ws:
+        ws.btc.stats()  # earlier queries on the connection must not block the relation
+        rel = ws.btc.sql("select count(*) from outputs where value > ?", [40 * 10**8])
+        assert rel.fetchall() == [(4351,)]  # as in the 2009 BlockSci tables (tx_output.csv)

@@ -243,3 +243,22 @@ def test_node_on_another_network_is_refused_before_any_change(tmp_path, raw_bloc
         assert e.value.exit_code == 2 and "regtest" in e.value.message
         assert dump_rows(ws) == before
         assert ws.btc_network == "mainnet"
+
+
+def test_node_answers_are_archived_and_match_their_hash(tmp_path, raw_blocks):
+    """Evidence: the exact bytes each provenance SHA-256 covers are kept in the workspace."""
+    import gzip
+    import hashlib
+
+    with RpcServer(_store(raw_blocks[:30])) as server, Workspace.create(tmp_path / "ws") as ws:
+        ws.ingest.node(_source(server))
+        rows = ws.con.execute("select sha256, archived from provenance order by id").fetchall()
+        assert len(rows) == 30
+        for sha256, archived in rows:
+            raw = gzip.decompress((ws.path / archived).read_bytes())
+            assert hashlib.sha256(raw).hexdigest() == sha256
+            assert b'"result"' in raw  # the block's element of the batch response, as received
+    with RpcServer(_store(raw_blocks[:5])) as server, Workspace.create(tmp_path / "no") as ws:
+        ws.ingest.node(_source(server), keep_raw=False)
+        assert ws.con.execute("select count(archived) from provenance").fetchone() == (0,)
+        assert not (ws.path / "raw").exists()

@@ -53,6 +53,11 @@ def btc_rpc(
     retries: int = typer.Option(
         5, "--retries", help="Retries (exponential backoff) on connection errors and HTTP 5xx."
     ),
+    keep_raw: bool = typer.Option(
+        True,
+        "--keep-raw/--no-keep-raw",
+        help="Archive each node answer (gzip, by SHA-256) under WORKSPACE/raw as evidence.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Ingest blocks from a Bitcoin Core node (verbosity 3 when the node supports it)."""
@@ -65,7 +70,7 @@ def btc_rpc(
     with client, open_workspace(ctx, write=True) as ws, ingest_progress("ingest") as progress:
         report = ws.ingest.node(
             source, start=start, stop=stop, follow=follow, poll_seconds=poll_seconds,
-            batch_blocks=batch, progress=progress,
+            batch_blocks=batch, keep_raw=keep_raw, progress=progress,
         )  # fmt: skip
     _print(report, json_out)
 

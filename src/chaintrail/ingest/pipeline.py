@@ -151,11 +151,15 @@ class BtcIngest:
         poll_seconds: float = 10.0,
         max_polls: int | None = None,
         batch_blocks: int = 20,
+        keep_raw: bool = True,
         progress: Progress | None = None,
     ) -> IngestReport:
-        """Ingest heights ``start..stop`` from a node (default: after the stored tip, to the
-        node's tip), detecting and rolling back reorgs; with ``follow`` keep polling for new
-        blocks (``max_polls`` bounds the polls, None = until interrupted)."""
+        """Ingest heights ``start..stop`` from a node (default: from the lowest missing height
+        to the node's tip), detecting and rolling back reorgs; with ``follow`` keep polling for
+        new blocks (``max_polls`` bounds the polls, None = until interrupted). ``keep_raw``
+        archives each answer's exact bytes under ``<workspace>/raw/<sha256>.gz`` (a file
+        source stays where it is: its path and SHA-256 are recorded)."""
+        self.writer.archive = self.ws.path / "raw" if keep_raw else None
         report = IngestReport()
         started = time.monotonic()
         node_network = source.network().name

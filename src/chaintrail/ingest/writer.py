@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import gzip
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -62,8 +65,11 @@ class WriteResult:
 class BlockWriter:
     """Appends blocks to the store; one writer per workspace (the caller holds the lock)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, archive: Path | None = None) -> None:
+        """``archive``: folder where raw inputs that cannot be read again (node answers) are kept,
+        gzip-compressed and named by their SHA-256; None keeps none."""
         self.con = con
+        self.archive = archive
         self._provenance: dict[tuple[str, str, str], int] = {}
 
     def write(self, batch: Sequence[SourcedBlock]) -> WriteResult:
@@ -130,8 +136,9 @@ class BlockWriter:
         ).fetchone()
         if row:
             return int(row[0])
+        archived = self._archive(sb)
         row = self.con.execute(
-            "insert into provenance values (nextval('provenance_id_seq'), ?, ?, ?, ?, ?, ?) "
+            "insert into provenance values (nextval('provenance_id_seq'), ?, ?, ?, ?, ?, ?, ?) "
             "returning id",
             [
                 sb.kind,
@@ -140,10 +147,24 @@ class BlockWriter:
                 sb.sha256,
                 __version__,
                 sb.detail,
+                archived,
             ],
         ).fetchone()
         assert row is not None
         return int(row[0])
+
+    def _archive(self, sb: SourcedBlock) -> str | None:
+        """Keep the raw bytes (content-addressed, so a crash leaves at most a harmless extra)."""
+        if self.archive is None or sb.raw is None:
+            return None
+        name = f"{sb.sha256}.gz"
+        target = self.archive / name
+        if not target.exists():
+            self.archive.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".partial")
+            partial.write_bytes(gzip.compress(sb.raw, mtime=0))
+            os.replace(partial, target)
+        return f"{self.archive.name}/{name}"
 
     def _insert(
         self,

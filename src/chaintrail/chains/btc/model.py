@@ -103,7 +103,8 @@ class SourcedBlock:
     """A block together with where it came from (for the provenance row).
 
     ``sha256`` is the hash of the raw bytes the block was read from: the whole file for files,
-    the raw HTTP response body for RPC.
+    the block's element of the HTTP response for RPC. ``raw`` holds those bytes when the source
+    cannot be read again later (a node's answer), so the store can archive them as evidence.
     """
 
     block: BlockData
@@ -114,3 +115,4 @@ class SourcedBlock:
     detail: str = ""  # of the raw input: "blk file", "raw block", "getblock verbosity 3; ..."
     locator: str = ""  # where in the raw input this block is, e.g. "offset 1234"
     network: str = "mainnet"  # see chaintrail.chains.btc.networks
+    raw: bytes | None = None

@@ -497,6 +497,7 @@ class BitcoindSource:
                     retrieved_at=retrieved_at,
                     detail=detail,
                     network=net.name,
+                    raw=reply.raw,
                 )
             )
         return out

@@ -18,7 +18,8 @@ CREATE TABLE provenance (
     retrieved_at  TIMESTAMPTZ NOT NULL,
     sha256        VARCHAR NOT NULL,      -- of the raw file bytes or the raw response body
     tool_version  VARCHAR NOT NULL,
-    detail        VARCHAR
+    detail        VARCHAR,
+    archived      VARCHAR               -- raw/<sha256>.gz in the workspace: the exact bytes hashed
 );
 
 CREATE TABLE blocks (
