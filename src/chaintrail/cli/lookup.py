@@ -25,14 +25,14 @@ def tx(
     console.print(f"fee {btc(t.fee)}   size {t.size} B, vsize {t.vsize} vB")
     ins = Table(title="inputs")
     for col in ("#", "spends", "address", "value"):
-        ins.add_column(col)
+        ins.add_column(col, overflow="fold")
     for i in t.inputs:
         spends = "coinbase" if i.is_coinbase else f"{i.spent_txid}:{i.spent_vout}"
         value = "" if i.is_coinbase else (btc(i.value) if i.resolved else "unresolved")
         ins.add_row(str(i.index), spends, i.address or "", value)
     outs = Table(title="outputs")
     for col in ("#", "address", "type", "value", "spent by"):
-        outs.add_column(col)
+        outs.add_column(col, overflow="fold")
     for o in t.outputs:
         spent = f"{o.spent_by_txid}:{o.spent_by_index}" if o.spent_by_txid else ""
         outs.add_row(str(o.vout), o.address or "—", o.script_type, btc(o.value), spent)
@@ -53,14 +53,14 @@ def address(
     if json_out:
         print_json(a.to_json())
         return
-    console.print(f"[bold]address[/] {a.address} ({a.script_type})")
+    console.print(f"[bold]address[/] {a.address} ({', '.join(a.script_types)})")
     console.print(
         f"received {btc(a.received)}   spent {btc(a.spent)}   balance {btc(a.balance)}   "
         f"({a.tx_count:,} transactions, {a.unspent_outputs:,} unspent outputs)"
     )
     table = Table(title="transactions (newest first)")
     for col in ("height", "txid", "received", "sent"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for row in a.transactions:
         h = "?" if row["height"] is None else f"{row['height']:,}"
         table.add_row(h, row["txid"], btc(row["received"]), btc(row["sent"]))

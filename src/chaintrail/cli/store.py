@@ -50,9 +50,9 @@ def stats(
     console.print(table)
     sources = Table(title="sources (provenance)")
     for col in ("kind", "source", "sha256", "blocks"):
-        sources.add_column(col)
+        sources.add_column(col, overflow="fold")
     for src in s["sources"][:20]:
-        sources.add_row(src["kind"], src["source"], src["sha256"][:16] + "…", f"{src['blocks']:,}")
+        sources.add_row(src["kind"], src["source"], src["sha256"], f"{src['blocks']:,}")
     if len(s["sources"]) > 20:
         sources.caption = f"{len(s['sources']) - 20:,} more; see --json"
     console.print(sources)

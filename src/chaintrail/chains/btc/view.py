@@ -92,7 +92,9 @@ class TxRecord:
 @dataclass(frozen=True, slots=True)
 class AddressRecord:
     address: str
-    script_type: str
+    #: Script types of the outputs paying it: a P2PKH address also stands for the bare P2PK
+    #: outputs of its key ("pubkey"), as Bitcoin Core showed them before 0.21.
+    script_types: tuple[str, ...]
     received: int
     spent: int
     balance: int
@@ -173,9 +175,7 @@ class BtcView:
     def address(self, address: str, *, limit: int = 100) -> AddressRecord:
         """Received, spent and balance of an address, with its transactions (newest first)."""
         net = networks.network(self.ws.btc_network or "mainnet").addresses
-        script_type = script.classify(script.address_to_script(address, network=net), network=net)[
-            0
-        ]
+        script.address_to_script(address, network=net)  # InvalidAddressError for bad text
         agg = self.con.execute(
             f"""
             with outs as (select o.txid, o.vout, o.value, o.block_height from outputs o
@@ -213,7 +213,13 @@ class BtcView:
         received, spent = int(agg[1]), int(agg[2])
         return AddressRecord(
             address=address,
-            script_type=script_type,
+            script_types=tuple(
+                r[0]
+                for r in self.con.execute(
+                    "select distinct script_type from outputs where address = ? order by 1",
+                    [address],
+                ).fetchall()
+            ),
             received=received,
             spent=spent,
             balance=received - spent,
