@@ -9,6 +9,7 @@ else is an internal error (exit 70) with a crash log, the traceback shown only w
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -16,6 +17,7 @@ import traceback
 from pathlib import Path
 
 import typer
+from rich.logging import RichHandler
 
 from chaintrail.cli import ingest, lookup, store
 from chaintrail.cli._common import State, console_err
@@ -46,6 +48,7 @@ def root(
 ) -> None:
     """chaintrail: follow the money from victim reports to exchange deposit addresses."""
     ctx.obj = State(workspace=workspace or default_path(), debug=debug)
+    _log_to_stderr(debug=debug)
 
 
 app.command("init")(store.init)
@@ -54,6 +57,15 @@ app.command("export")(store.export)
 app.command("tx")(lookup.tx)
 app.command("address")(lookup.address)
 app.add_typer(ingest.app, name="ingest")
+
+
+def _log_to_stderr(*, debug: bool) -> None:
+    """Warnings of the library (a reorg rolled back, a node refusing verbosity 3) on stderr."""
+    logger = logging.getLogger("chaintrail")
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        handler = RichHandler(console=console_err, show_time=True, show_path=False)
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ batch in flight, and re-running the same command completes it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from chaintrail.store.duck import atomic
 
 if TYPE_CHECKING:
     from chaintrail.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 #: Progress callback: (blocks done, transactions done) so far.
 Progress = Callable[[int, int], None]
@@ -280,6 +283,11 @@ class BtcIngest:
                 "insert into reorgs values (?, ?, ?, ?, ?)",
                 [datetime.now(UTC), fork_height, len(orphaned), orphaned, source],
             )
+        log.warning(
+            "Reorg at %s: rolled back %d block(s) above height %s (%s); continuing on the "
+            "node's chain.",
+            source, len(orphaned), f"{fork_height:,}", ", ".join(orphaned),
+        )  # fmt: skip
         return Reorg(fork_height, orphaned)
 
 
