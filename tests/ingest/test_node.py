@@ -93,6 +93,10 @@ def test_node_ingest_equals_file_ingest(tmp_path, raw_blocks, capsys):
         sa, sb = a.btc.stats(), b.btc.stats()
         assert sa["blocks"] == 201 and sa["unresolved_inputs"] == 0
         assert sa["sources"][0]["kind"] == "rpc" and sb["sources"][0]["kind"] == "file"
+        # A node's answers are summarised per node; a file is listed with its SHA-256.
+        assert len(sa["sources"]) == 1 and sa["sources"][0]["source"] == server.url
+        assert (sa["sources"][0]["responses"], sa["sources"][0]["blocks"]) == (201, 201)
+        assert sa["sources"][0]["sha256"] is None and len(sb["sources"][0]["sha256"]) == 64
         assert dump_rows(a) == dump_rows(b)
         for table in ("blocks", "transactions", "inputs", "outputs"):
             a.export(table, format="csv", path=tmp_path / f"a-{table}.csv")

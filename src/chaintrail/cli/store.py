@@ -52,7 +52,8 @@ def stats(
     for col in ("kind", "source", "sha256", "blocks"):
         sources.add_column(col, overflow="fold")
     for src in s["sources"][:20]:
-        sources.add_row(src["kind"], src["source"], src["sha256"], f"{src['blocks']:,}")
+        sha256 = src["sha256"] or f"{src['responses']:,} responses"
+        sources.add_row(src["kind"], src["source"], sha256, f"{src['blocks']:,}")
     if len(s["sources"]) > 20:
         sources.caption = f"{len(s['sources']) - 20:,} more; see --json"
     console.print(sources)

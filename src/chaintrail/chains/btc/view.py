@@ -260,14 +260,22 @@ class BtcView:
         reorgs = q("select count(*), coalesce(sum(depth), 0) from reorgs").fetchone()
         stale = q("select count(*) from blocks where not in_best_chain").fetchone()
         assert blocks and txs and ins and outs and reorgs and stale
+        # Files one by one (path and SHA-256); a node's answers summarised per node URL, since
+        # there is one provenance row per block fetched.
         sources = [
-            {"kind": k, "source": s, "sha256": h, "retrieved_at": t.isoformat(), "blocks": n}
-            for k, s, h, t, n in q(
-                """select p.kind, p.source, p.sha256, p.retrieved_at, count(b.hash)
+            {"kind": k, "source": src, "sha256": h, "responses": int(r), "blocks": int(n),
+             "first_retrieved_at": t0.isoformat(), "last_retrieved_at": t1.isoformat()}
+            for k, src, h, r, n, t0, t1 in q(
+                """select p.kind,
+                          case when p.kind = 'rpc' then split_part(p.source, ' ', 1)
+                               else p.source end as src,
+                          case when count(distinct p.sha256) = 1 then any_value(p.sha256) end,
+                          count(distinct p.id), count(b.hash),
+                          min(p.retrieved_at), max(p.retrieved_at)
                    from provenance p left join blocks b on b.provenance_id = p.id
-                   group by p.id, p.kind, p.source, p.sha256, p.retrieved_at order by p.id"""
+                   group by p.kind, src order by min(p.id)"""
             ).fetchall()
-        ]
+        ]  # fmt: skip
         by_type = dict(
             q(
                 f"select script_type, count(*) from outputs where block_hash not in {STALE} "
