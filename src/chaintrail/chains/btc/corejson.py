@@ -136,7 +136,7 @@ class _Shape:
             self.fail(name, f"expected an integer, got {_kind(value)}")
         if not lo <= value <= hi:
             self.fail(name, f"{value} is out of range")
-        return value
+        return int(value)
 
     def opt_int(self, d: Mapping[str, Any], key: str, field: str) -> int | None:
         if d.get(key) is None:

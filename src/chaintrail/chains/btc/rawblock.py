@@ -32,6 +32,13 @@ Speed: one function walks all transactions with local aliases and an inline Comp
 and records only slices and positions; the columns are then built in bulk with C-level helpers
 (``bytes.join``, ``struct.unpack``, ``map``) and the output scripts are classified in one call
 (:func:`~chaintrail.chains.btc.script.classify_many`), which caches and batch-encodes addresses.
+
+C accelerator: pure Python stops near 65,000 tx/s with addresses (bench/bench_parse.py), well
+short of the project's target of ten times python-bitcoinlib, so :func:`parse_block` hands the
+bytes to the optional extension ``_fastblock`` when it is built. It returns the same columns, or
+None wherever this module would raise; this module then runs :func:`parse_block_python` on the
+same bytes, so errors (type, message, source, offset) always come from the Python code below,
+which stays the reference; tests and benchmarks call :func:`parse_block_python` directly.
 """
 
 from __future__ import annotations
@@ -51,6 +58,11 @@ from chaintrail.chains.btc.model import (
 )
 from chaintrail.chains.btc.script import MAINNET, Network, classify_many
 from chaintrail.errors import BlockParseError, MerkleMismatchError
+
+try:
+    from chaintrail.chains.btc import _fastblock
+except ImportError:  # built without a C compiler: the pure-Python parser is the only path
+    _fastblock = None  # type: ignore[assignment]
 
 HEADER_SIZE: Final = 80
 #: Largest CompactSize Bitcoin Core accepts (MAX_SIZE, 32 MiB).
@@ -434,7 +446,61 @@ def parse_block(
     ``source`` and ``offset`` (where ``data`` starts in that source) only label errors.
     ``network`` picks address prefixes. ``derive_addresses=False`` leaves output ``address`` and
     ``script_type`` None (for profiling; the pipeline always derives them).
+
+    Uses the C accelerator when it is built (see the module docstring), else
+    :func:`parse_block_python`; both give equal results and raise the same errors.
     """
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    if _fastblock is not None:
+        fast = _fastblock.parse_block(
+            data,
+            verify_merkle,
+            derive_addresses,
+            network.p2pkh_version,
+            network.p2sh_version,
+            network.hrp,
+        )
+        if fast is not None:
+            hash_hex, prev_hex, merkle_hex, version, time, bits, nonce, stripped = fast[:8]
+            coinbase, verified, txs, inputs, outputs = fast[8:]
+            return BlockData(
+                hash=hash_hex,
+                prev_hash=prev_hex,
+                merkle_root=merkle_hex,
+                version=version,
+                time=time,
+                bits=bits,
+                nonce=nonce,
+                size=len(data),
+                stripped_size=stripped,
+                weight=3 * stripped + len(data),
+                coinbase_height=None if coinbase is None else _bip34_height(coinbase),
+                merkle_verified=verified,
+                txs=dict(zip(TX_COLUMNS, txs, strict=True)),
+                inputs=dict(zip(INPUT_COLUMNS, inputs, strict=True)),
+                outputs=dict(zip(OUTPUT_COLUMNS, outputs, strict=True)),
+            )
+    return parse_block_python(
+        data,
+        source=source,
+        offset=offset,
+        verify_merkle=verify_merkle,
+        network=network,
+        derive_addresses=derive_addresses,
+    )
+
+
+def parse_block_python(
+    data: bytes | bytearray | memoryview,
+    *,
+    source: str = "<bytes>",
+    offset: int = 0,
+    verify_merkle: bool = True,
+    network: Network = MAINNET,
+    derive_addresses: bool = True,
+) -> BlockData:
+    """:func:`parse_block` in pure Python: the reference, and the fallback of the C path."""
     if not isinstance(data, bytes):
         data = bytes(data)
     end = len(data)
@@ -527,5 +593,6 @@ __all__ = [
     "TxColumns",
     "block_hash",
     "parse_block",
+    "parse_block_python",
     "parse_tx",
 ]

@@ -431,7 +431,7 @@ class BitcoindSource:
         height = self.client.call("getblockcount")
         if isinstance(height, bool) or not isinstance(height, int) or height < 0:
             raise InvalidSourceDataError(f"{self.url} getblockcount", "result is not a height")
-        return height
+        return int(height)
 
     def block_hashes(self, heights: Sequence[int]) -> list[str]:
         hashes: list[str] = []
