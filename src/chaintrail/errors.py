@@ -335,7 +335,11 @@ class RpcError(SourceError):
         self.method = method
         self.rpc_code = rpc_code
         self.rpc_message = rpc_message
-        super().__init__(f"Node at {url} answered {method} with error {rpc_code}: {rpc_message}")
+        super().__init__(
+            f"Node at {url} answered {method} with error {rpc_code}: {rpc_message}",
+            hint="A pruned node no longer has old blocks, and a syncing one not yet the new "
+            "ones: ingest the heights it has (--from/--to); blocks stored so far are kept.",
+        )
 
 
 class ReorgTooDeepError(SourceError):

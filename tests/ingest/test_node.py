@@ -266,3 +266,21 @@ def test_node_answers_are_archived_and_match_their_hash(tmp_path, raw_blocks):
         ws.ingest.node(_source(server), keep_raw=False)
         assert ws.con.execute("select count(archived) from provenance").fetchone() == (0,)
         assert not (ws.path / "raw").exists()
+
+
+def test_node_error_names_the_height_and_keeps_what_was_stored(tmp_path, raw_blocks, capsys):
+    """A node that cannot give one block (pruned): one-line error with the height, exit 1, and the
+    blocks of the batches before it stay stored."""
+    store = _store(raw_blocks[:60])
+    missing = _hash(raw_blocks[45])
+    del store.blocks[missing]
+    ws = str(tmp_path / "ws")
+    main(["-w", ws, "init"])
+    with RpcServer(store) as server:
+        code = main(["-w", ws, "ingest", "btc-rpc", "--url", server.url, "--user", "user",
+                     "--password", "pass", "--batch", "10"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"getblock {missing} (height 45)" in err and err.strip().startswith("Error:")
+    with Workspace.open(ws) as w:
+        assert w.btc.stats()["height_max"] == 39

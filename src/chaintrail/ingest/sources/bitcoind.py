@@ -195,7 +195,8 @@ class BitcoindClient:
         results = []
         for reply in self.batch_replies(calls):
             if reply.error is not None:
-                raise RpcError(self.url, reply.method, reply.error_code, reply.error_message)
+                call = " ".join([reply.method, *map(str, reply.params)])
+                raise RpcError(self.url, call, reply.error_code, reply.error_message)
             results.append(reply.result)
         return results
 
@@ -470,7 +471,8 @@ class BitcoindSource:
         out: list[SourcedBlock] = []
         for index, ((height, block_hash), reply) in enumerate(zip(chunk, replies, strict=True)):
             if reply.error is not None:
-                raise RpcError(self.url, "getblock", reply.error_code, reply.error_message)
+                call = f"getblock {block_hash} (height {height:,})"
+                raise RpcError(self.url, call, reply.error_code, reply.error_message)
             source = f"{self.url} getblock {block_hash} {verbosity}"
             net = self.network()
             block = block_from_getblock(reply.result, source=source, network=net.addresses)
