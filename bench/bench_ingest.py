@@ -31,8 +31,6 @@ from __future__ import annotations
 import argparse
 import bz2
 import json
-import os
-import platform
 import shutil
 import sqlite3
 import sys
@@ -44,11 +42,11 @@ from pathlib import Path
 
 import duckdb
 
+from _common import ROOT, data_dir, machine
 from chaintrail.chains.btc import script
 from chaintrail.demo import shipped_blocks
 from chaintrail.workspace import DB_NAME, Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
 MAGIC = bytes.fromhex("f9beb4d9")
 
 MODERN = [
@@ -56,42 +54,6 @@ MODERN = [
     "btc/btcd/block-0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2.blk",
     "btc/rust-bitcoin/mainnet_block_000000000000000000000c835b2adcaedc20fdf6ee440009c249452c726dafae.raw",
 ]
-
-
-def data_dir() -> Path:
-    env = os.environ.get("CHAINTRAIL_DATA")
-    for candidate in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "data"]:
-        if (candidate / "btc").is_dir():
-            return candidate
-    sys.exit("real data not found: set CHAINTRAIL_DATA or provide ../shared/data")
-
-
-def machine() -> dict[str, object]:
-    import bitcoin
-
-    model, ram_kib = "unknown", 0
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_kib = int(line.split()[1])
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "ram_gib": round(ram_kib / 2**20, 1),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "duckdb": duckdb.__version__,
-        "sqlite": sqlite3.sqlite_version,
-        "python_bitcoinlib": bitcoin.__version__,
-        "platform": platform.platform(),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 # --- chaintrail ---------------------------------------------------------------------------------
@@ -264,7 +226,13 @@ def best_of_interleaved(reps: int, configs: dict[str, Callable[[Path], Run]]) ->
 
 
 def measure(reps: int) -> dict[str, object]:
-    info = machine()
+    import bitcoin
+
+    info = machine(
+        duckdb=duckdb.__version__,
+        sqlite=sqlite3.sqlite_version,
+        python_bitcoinlib=bitcoin.__version__,
+    )
     root = data_dir()
     modern = [root / relative for relative in MODERN]
     prefix = [shipped_blocks()]

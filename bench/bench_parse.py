@@ -26,16 +26,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import platform
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _common import data_dir, machine
 from chaintrail.chains.btc import rawblock, script
-
-ROOT = Path(__file__).resolve().parent.parent
 
 MODERN = [
     "btc/btcd/block-00000000000000000021868c2cefc52a480d173c849412fe81c4e5ab806f94ab.blk",
@@ -46,32 +42,6 @@ BITCOINJ = [
     f"btc/bitcoinj/block{height}.dat"
     for height in (169482, 227835, 227836, 363703, 370661, 383616, 481815, 481829)
 ]
-
-
-def data_dir() -> Path:
-    env = os.environ.get("CHAINTRAIL_DATA")
-    for candidate in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "data"]:
-        if (candidate / "btc").is_dir():
-            return candidate
-    sys.exit("real data not found: set CHAINTRAIL_DATA or provide ../shared/data")
-
-
-def machine() -> dict[str, object]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-    }
 
 
 def best_of(
@@ -208,7 +178,7 @@ def main() -> None:
     info = report["machine"]
     print(
         f"machine: {info['cpu']}, {info['cores']} cores, "  # type: ignore[index]
-        f"{info['implementation']} {info['python']}; best of {args.reps}"  # type: ignore[index]
+        f"{info['python']}; best of {args.reps}"  # type: ignore[index]
     )
     print(f"C accelerator: {report['c_accelerator']}")
     for name, body in report["sets"].items():  # type: ignore[attr-defined]
