@@ -15,7 +15,9 @@ the leaf classes; only the CLI and web edges translate them::
     │   ├── MerkleMismatchError          a block whose transactions do not hash to its merkle root
     │   ├── InvalidSourceDataError       non-JSON or wrong-shape JSON (file, line, field)
     │   ├── ChainMismatchError           a node on another network than the store
-    │   └── NodeConfigError              a node URL, cookie file or credentials that cannot work
+    │   ├── NodeConfigError              a node URL, cookie file or credentials that cannot work
+    │   ├── TagFileError  UnsupportedTagFormatError  InvalidTagOptionError   tag imports
+    │   └── UnknownScenarioError         a simulator scenario name that does not exist
     ├── NotFoundError                    exit 1 / 404
     │   ├── TxNotFoundError  AddressNotFoundError  TableNotFoundError
     ├── WorkspaceError                   exit 3 / 409
@@ -178,6 +180,55 @@ class NodeConfigError(UsageError):
             hint="Pass --url http://HOST:8332 with --user/--password, or --cookie with the "
             "node's .cookie file (in its data directory, readable by you).",
         )
+
+
+class UnknownScenarioError(UsageError):
+    """``chaintrail simulate --scenario`` with a name the simulator does not know."""
+
+    code = "unknown_scenario"
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(
+            f"Unknown simulator scenario {name!r}.", hint="Use one of: " + ", ".join(known) + "."
+        )
+        self.name = name
+        self.known = known
+
+
+class TagFileError(UsageError):
+    """A tag file that cannot be imported at all: unreadable, not YAML, or a pack header without
+    a title/creator. (Single bad tags are rejected and reported, not raised.)"""
+
+    code = "invalid_tag_file"
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{path}: {reason}.",
+            hint="Fix the file and import again; nothing was imported by this command.",
+        )
+
+
+class UnsupportedTagFormatError(UsageError):
+    code = "unsupported_tag_format"
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: {detail}.",
+            hint="Give TagPack or ActorPack YAML (.yaml/.yml), OFAC lists "
+            "(sanctioned_addresses_<ASSET>.txt/.json) or address lists (.csv/.txt).",
+        )
+
+
+class InvalidTagOptionError(UsageError):
+    code = "invalid_tag_option"
+
+    def __init__(self, option: str, value: str, hint: str) -> None:
+        self.option = option
+        self.value = value
+        super().__init__(f"Invalid --{option} {value!r}.", hint=hint[0].upper() + hint[1:] + ".")
 
 
 # --- not found ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chaintrail.chains.btc.view import BtcView
     from chaintrail.ingest.pipeline import BtcIngest
     from chaintrail.store.export import ExportResult
+    from chaintrail.tags.service import TagService
 
 DB_NAME = "chaintrail.duckdb"
 LOCK_NAME = ".lock"
@@ -146,6 +147,13 @@ class Workspace:
         from chaintrail.ingest.pipeline import BtcIngest
 
         return BtcIngest(self)
+
+    @property
+    def tags(self) -> TagService:
+        """Attribution: import TagPacks, OFAC and address lists; tags by address; export."""
+        from chaintrail.tags.service import TagService
+
+        return TagService(self)
 
     def export(
         self,

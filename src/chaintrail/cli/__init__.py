@@ -19,7 +19,7 @@ from pathlib import Path
 import typer
 from rich.logging import RichHandler
 
-from chaintrail.cli import ingest, lookup, store
+from chaintrail.cli import ingest, lookup, simulate, store, tags
 from chaintrail.cli._common import State, console_err
 from chaintrail.errors import ChaintrailError
 from chaintrail.workspace import default_path
@@ -57,6 +57,8 @@ app.command("export")(store.export)
 app.command("tx")(lookup.tx)
 app.command("address")(lookup.address)
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(tags.app, name="tags")
+app.command("simulate")(simulate.simulate)
 
 
 def _log_to_stderr(*, debug: bool) -> None:

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from chaintrail.cli._common import btc, console, open_workspace, print_json
+from chaintrail.cli.tags import tag_table
 
 
 def tx(
@@ -47,13 +48,14 @@ def address(
     limit: int = typer.Option(100, "--limit", help="Transactions to list."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show an address: received, spent, balance and its transactions."""
+    """Show an address: received, spent, balance, its transactions and its direct tags."""
     with open_workspace(ctx) as ws:
         a = ws.btc.address(addr, limit=limit)
     if json_out:
         print_json(a.to_json())
         return
-    console.print(f"[bold]address[/] {a.address} ({', '.join(a.script_types)})")
+    types = f" ({', '.join(a.script_types)})" if a.script_types else " (no outputs in the store)"
+    console.print(f"[bold]address[/] {a.address}{types}")
     console.print(
         f"received {btc(a.received)}   spent {btc(a.spent)}   balance {btc(a.balance)}   "
         f"({a.tx_count:,} transactions, {a.unspent_outputs:,} unspent outputs)"
@@ -65,3 +67,5 @@ def address(
         h = "?" if row["height"] is None else f"{row['height']:,}"
         table.add_row(h, row["txid"], btc(row["received"]), btc(row["sent"]))
     console.print(table)
+    if a.tags:
+        console.print(tag_table(list(a.tags), title="direct tags"))

@@ -18,6 +18,7 @@ from chaintrail.chains.btc import networks, script
 from chaintrail.errors import AddressNotFoundError, InvalidTxidError, TxNotFoundError
 
 if TYPE_CHECKING:
+    from chaintrail.tags.model import Tag
     from chaintrail.workspace import Workspace
 
 _TXID = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -104,9 +105,13 @@ class AddressRecord:
     first_seen_height: int | None
     last_seen_height: int | None
     transactions: tuple[dict[str, Any], ...]
+    #: Direct tags of the address (see chaintrail.tags), most confident first.
+    tags: tuple[Tag, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["tags"] = [t.to_json() for t in self.tags]
+        return d
 
 
 class BtcView:
@@ -173,7 +178,9 @@ class BtcView:
         return TxRecord(**fields, inputs=inputs, outputs=outputs)
 
     def address(self, address: str, *, limit: int = 100) -> AddressRecord:
-        """Received, spent and balance of an address, with its transactions (newest first)."""
+        """Received, spent and balance of an address, with its transactions (newest first) and
+        its direct tags. A tagged address without outputs in the store is answered too (zero
+        amounts): investigators look up tagged addresses before ingesting their blocks."""
         net = networks.network(self.ws.btc_network or "mainnet").addresses
         script.address_to_script(address, network=net)  # InvalidAddressError for bad text
         agg = self.con.execute(
@@ -194,7 +201,8 @@ class BtcView:
         ).fetchone()
         assert agg is not None
         n_outputs = int(agg[0])
-        if n_outputs == 0:
+        tags = tuple(self.ws.tags.for_address("btc", address))
+        if n_outputs == 0 and not tags:
             raise AddressNotFoundError("btc", address)
         txs = self.con.execute(
             f"""
@@ -232,6 +240,7 @@ class BtcView:
                 {"txid": t, "height": h, "received": int(r), "sent": int(s)}
                 for t, h, r, s in txs[:limit]
             ),
+            tags=tags,
         )
 
     # --- summary -------------------------------------------------------------------------------
