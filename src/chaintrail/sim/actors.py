@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from chaintrail.sim.keys import Key
-from chaintrail.sim.ledger import Coin, Entity, Ledger, Output, Wallet
+from chaintrail.sim.ledger import Coin, Entity, Ledger, Output, SimTx, Wallet
 from chaintrail.sim.txbuild import estimate_vsize
 
 COIN: Final = 100_000_000
@@ -102,6 +102,8 @@ class Population:
     #: Whirlpool queue: denomination -> coins waiting to be mixed
     queue: dict[int, list[Coin]] = field(default_factory=dict)
     mixer_debts: list[MixerDebt] = field(default_factory=list)
+    #: the wealthier fifth of the users: larger pool shares, the usual CoinJoin participants
+    whales: list[Wallet] = field(default_factory=list)
 
 
 def populate(ledger: Ledger, *, scale: float) -> Population:
@@ -143,6 +145,7 @@ def populate(ledger: Ledger, *, scale: float) -> Population:
         ledger.new_key(ww, "coordinator_fee"),
         fake,
         queue={d: [] for d in WHIRLPOOL_DENOMINATIONS},
+        whales=users[: max(12, len(users) // 5)],
     )
 
 
@@ -156,17 +159,43 @@ def mix_wallet(ledger: Ledger, pop: Population, entity: Entity, *, post: bool) -
     return w
 
 
+#: Payment amounts: log10(sat) is normal with this mean and deviation (median ~0.004 BTC; the
+#: real blocks of docs/validation.md have output medians of 0.003-0.012 BTC).
+AMOUNT_LOG10: Final = (5.6, 0.75)
+#: Share of payments rounded to two significant digits (multiples of 10^k sat).
+ROUND_SHARE: Final = 0.15
+
+
 def _amount(ledger: Ledger, balance: int) -> int:
-    """A payment amount: often round (multiples of 10^k sat), else an arbitrary share."""
+    """A payment amount: log-normal, at most 60% of ``balance``; sometimes round."""
     rng = ledger.rng
-    raw = int(balance * rng.uniform(0.02, 0.6))
-    if rng.random() < 0.4 and raw > 100_000:
+    raw = min(int(10 ** rng.gauss(*AMOUNT_LOG10)), balance * 6 // 10)
+    if rng.random() < ROUND_SHARE and raw > 100_000:
         unit = 10 ** (len(str(raw)) - 2)
         raw -= raw % unit
     return max(raw, 10_000)
 
 
+def _send_all(ledger: Ledger, wallet: Wallet, key: Key) -> SimTx | None:
+    """Spend one whole coin of ``wallet`` to ``key``: one input, one output, no change."""
+    coin = next(iter(wallet.coins.values()))
+    rate = ledger.feerate()
+    value = coin.value - rate * estimate_vsize([coin.key.kind], [key.script])
+    if value < 10_000:
+        return None
+    return ledger.spend(wallet, [(key, value)], coins=[coin], feerate=rate)
+
+
 # --- miners -------------------------------------------------------------------------------------
+
+
+#: Chance that a pool pays its miners in a block (otherwise coinbases wait for the next payout).
+POOL_PAYOUT_CHANCE: Final = 0.3
+#: A miner's share of a payout: log10(sat) normal (median ~0.025 BTC; capped at 90% / n of the
+#: coinbase coins); miners' shares differ, as hash rates do.
+POOL_SHARE_LOG10: Final = (6.4, 0.7)
+#: A wealthy user's share (median ~0.3 BTC): what keeps 0.1 BTC Wasabi and JoinMarket coins.
+WHALE_SHARE_LOG10: Final = (7.5, 0.3)
 
 
 def pool_payout(ledger: Ledger, pop: Population) -> int:
@@ -174,14 +203,16 @@ def pool_payout(ledger: Ledger, pop: Population) -> int:
     rng = ledger.rng
     made = 0
     for pool in pop.pools[:3]:
+        if rng.random() >= POOL_PAYOUT_CHANCE:
+            continue
         coins = [c for c in pool.coins.values() if c.generated]
         if not coins:
             continue
         total = sum(c.value for c in coins)
         n = rng.randint(8, 30)
-        share = total * 9 // (10 * n)
         payments: list[tuple[Key, int]] = []
         for _ in range(n):
+            share = min(int(10 ** rng.gauss(*POOL_SHARE_LOG10)), total * 9 // (10 * n))
             r = rng.random()
             if r < 0.1:
                 payments.append((ledger.receive_key(pop.fake_mixer), share))
@@ -190,6 +221,9 @@ def pool_payout(ledger: Ledger, pop: Population) -> int:
                 ex = rng.choice(pop.exchanges)
                 payments.append((ex.deposit_key(ledger, user.entity), share))
                 ex.add_credit(user.index, share)
+            elif r < 0.45:
+                big = min(int(10 ** rng.gauss(*WHALE_SHARE_LOG10)), total * 9 // (10 * n))
+                payments.append((ledger.receive_key(rng.choice(pop.whales)), big))
             else:
                 payments.append((ledger.receive_key(rng.choice(pop.users)), share))
         if ledger.spend(
@@ -214,13 +248,19 @@ def _funded_user(ledger: Ledger, pop: Population, minimum: int = 50_000) -> Wall
     return None
 
 
+#: Share of user payments and exchange deposits that send one whole coin (1-in, 1-out).
+SEND_ALL_SHARE: Final = 0.12
+
+
 def user_payment(ledger: Ledger, pop: Population) -> int:
     rng = ledger.rng
     payer = _funded_user(ledger, pop)
     if payer is None:
         return 0
+    if rng.random() < SEND_ALL_SHARE:
+        return 1 if _send_all(ledger, payer, ledger.receive_key(rng.choice(pop.users))) else 0
     payments = []
-    for _ in range(1 if rng.random() < 0.85 else rng.randint(2, 4)):
+    for _ in range(1 if rng.random() < 0.93 else rng.randint(2, 4)):
         payee = rng.choice(pop.users)
         payments.append((ledger.receive_key(payee), _amount(ledger, payer.balance // 2)))
     return 1 if ledger.spend(payer, payments) else 0
@@ -245,8 +285,15 @@ def exchange_deposit(ledger: Ledger, pop: Population) -> int:
     if payer is None:
         return 0
     ex = ledger.rng.choice(pop.exchanges)
+    key = ex.deposit_key(ledger, payer.entity)
+    if ledger.rng.random() < SEND_ALL_SHARE:
+        tx = _send_all(ledger, payer, key)
+        if tx is None:
+            return 0
+        ex.add_credit(payer.index, tx.outputs[0].value)
+        return 1
     amount = _amount(ledger, payer.balance)
-    if ledger.spend(payer, [(ex.deposit_key(ledger, payer.entity), amount)]):
+    if ledger.spend(payer, [(key, amount)]):
         ex.add_credit(payer.index, amount)
         return 1
     return 0
@@ -274,7 +321,7 @@ def exchange_withdrawal(ledger: Ledger, pop: Population) -> int:
     if not ex.customers or not ex.hot.coins:
         return 0
     chosen: list[int] = []
-    for _ in range(rng.choice((1, 1, 1, 2, 3, 5)) * 3):
+    for _ in range(rng.choice((1, 1, 1, 1, 1, 2, 3)) * 3):
         index = ex.customers[rng.randrange(len(ex.customers))]
         if ex.credit[index] > 20_000 and index not in chosen:
             chosen.append(index)
@@ -368,6 +415,15 @@ def whirlpool_tx0(
     return 1
 
 
+def whirlpool_round(ledger: Ledger, pop: Population) -> int:
+    """Five users enter the 100k pool at once (the rhythm that gets small economies mixes)."""
+    made = 0
+    for w in ledger.rng.sample(pop.whales, 5):
+        if w.balance >= 800_000:
+            made += whirlpool_tx0(ledger, pop, w, denomination=100_000)
+    return made
+
+
 def whirlpool_mixes(ledger: Ledger, pop: Population, *, limit: int = 40) -> int:
     """Mix queued coins: 5-8 inputs of distinct owners, one output of exactly d each.
 
@@ -417,8 +473,10 @@ def _participants(ledger: Ledger, pop: Population, need: int, count: int) -> lis
     out = []
     users = pop.users
     rng = ledger.rng
+    whales = pop.whales if need > 1_000_000 else users
     for _ in range(count * 8):
-        w = users[rng.randrange(len(users))]
+        pick = whales if rng.random() < 0.8 else users
+        w = pick[rng.randrange(len(pick))]
         if w.entity.id not in seen and w.coins and max(c.value for c in w.coins.values()) >= need:
             seen.add(w.entity.id)
             out.append(w)
@@ -569,19 +627,20 @@ ACTIONS: Final = (
     (user_payment, 40),
     (exchange_deposit, 14),
     (exchange_withdrawal, 14),
-    (consolidation, 4),
+    (consolidation, 2),
     (mixer_deposit, 2),
     (whirlpool_tx0, 1),
     (postmix_spend, 3),
-    (joinmarket, 0.6),
-    (wasabi1, 0.15),
-    (wasabi2, 0.15),
+    (joinmarket, 0.2),
+    (wasabi1, 0.05),
+    (wasabi2, 0.05),
     (fake_coinjoin, 0.05),
 )
 
 #: CoinJoin kinds also run on a fixed rhythm (function, every n blocks, offset), so even a short
 #: economy has each of them.
 SCHEDULED: Final = (
+    (whirlpool_round, 16, 2),
     (wasabi1, 10, 2),
     (wasabi2, 10, 5),
     (joinmarket, 6, 1),

@@ -32,12 +32,14 @@ SEQUENCE_RBF: Final = 0xFFFFFFFD
 
 #: Script kinds a new ordinary wallet prefers, with weights (mostly segwit, as in 2021+).
 WALLET_KINDS: Final = (
-    ("p2wpkh", 46),
-    ("p2sh-p2wpkh", 18),
-    ("p2pkh", 16),
-    ("p2tr", 14),
-    ("p2wsh", 6),
+    ("p2wpkh", 26),
+    ("p2sh-p2wpkh", 33),
+    ("p2pkh", 30),
+    ("p2tr", 7),
+    ("p2wsh", 4),
 )
+#: Chance that coin selection takes one covering coin (when one exists) before accumulating.
+SINGLE_COIN_SHARE: Final = 0.7
 #: Feerates (sat/vB) a spend picks from, with weights.
 FEERATES: Final = (
     (1, 10),
@@ -194,6 +196,12 @@ class Ledger:
     def select(self, wallet: Wallet, amount: int, *, largest_first: bool = False) -> list[Coin]:
         """Coins of ``wallet`` worth at least ``amount`` (plus a fee margin), or [] if short."""
         coins = list(wallet.coins.values())
+        if not largest_first and self.rng.random() < SINGLE_COIN_SHARE:
+            # Like Core's coin selection, usually one coin that covers it when there is one.
+            margin = amount + 200 * 60
+            covering = [c for c in coins[:64] if c.value >= margin]
+            if covering:
+                return [self.rng.choice(covering)]
         if largest_first:
             coins.sort(key=lambda c: c.value, reverse=True)
         elif len(coins) > 64:  # a big wallet (exchange, mixer): look at a random few
