@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench_parse.py", "bench_ingest.py", "bench_tags.py", "bench_sim.py"]
+BENCHES = ["bench_parse.py", "bench_ingest.py", "bench_tags.py", "bench_sim.py", "bench_cluster.py"]
 
 
 def main() -> int:

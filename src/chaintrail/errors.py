@@ -231,6 +231,26 @@ class InvalidTagOptionError(UsageError):
         super().__init__(f"Invalid --{option} {value!r}.", hint=hint[0].upper() + hint[1:] + ".")
 
 
+class InvalidSpecError(UsageError):
+    """A heuristic spec string (``--change "optimal & address_type"``) that does not parse."""
+
+    code = "invalid_spec"
+
+    def __init__(
+        self, spec: str, position: int, problem: str, *, known: list[str] | None = None
+    ) -> None:
+        self.spec = spec
+        self.position = position
+        names = ", ".join(n.removeprefix("change.") for n in known) if known else None
+        super().__init__(
+            f"Invalid heuristic spec at position {position}: {problem}.\n  {spec}\n  "
+            + " " * position
+            + "^",
+            hint=(f"Known heuristics: {names}." if names else "Combine names with | & - "
+                  "and parentheses, e.g. \"(optimal & address_type).unique()\"."),
+        )  # fmt: skip
+
+
 # --- not found ---------------------------------------------------------------------------------
 
 
@@ -272,6 +292,28 @@ class TableNotFoundError(NotFoundError):
     def __init__(self, table: str, known: list[str]) -> None:
         self.table = table
         super().__init__(f"No table named {table!r}.", hint="Tables: " + ", ".join(known) + ".")
+
+
+class ClustersNotBuiltError(NotFoundError):
+    code = "clusters_not_built"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No clusters have been built in this workspace yet.",
+            hint="Run 'chaintrail cluster' first.",
+        )
+
+
+class ClusterNotFoundError(NotFoundError):
+    code = "cluster_not_found"
+
+    def __init__(self, cluster_id: int) -> None:
+        self.cluster_id = cluster_id
+        super().__init__(
+            f"No cluster with id {cluster_id}.",
+            hint="Cluster ids are address ids: see 'chaintrail address ADDR' or "
+            "'chaintrail export clusters'.",
+        )
 
 
 # --- workspace ---------------------------------------------------------------------------------

@@ -30,6 +30,20 @@ class Settings:
     max_reorg_depth: int = _setting(
         100, "Node ingest rolls back at most this many blocks on a reorg; deeper is refused."
     )
+    cluster_guard_factor: int = _setting(
+        10,
+        "Supercluster guard: warn when a cluster grows to at least this many times its largest "
+        "part within one guard step.",
+    )
+    cluster_guard_min_size: int = _setting(
+        100, "Supercluster guard: ... only for clusters reaching at least this many addresses."
+    )
+    cluster_guard_large: int = _setting(
+        1_000, "Supercluster guard: warn when two clusters of at least this size merge."
+    )
+    cluster_guard_blocks: int = _setting(
+        1_000, "Clustering checks the supercluster guard after every this many blocks."
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -31,6 +31,7 @@ from chaintrail.store.duck import connect
 
 if TYPE_CHECKING:
     from chaintrail.chains.btc.view import BtcView
+    from chaintrail.clustering.service import ClusterService
     from chaintrail.ingest.pipeline import BtcIngest
     from chaintrail.store.export import ExportResult
     from chaintrail.tags.service import TagService
@@ -154,6 +155,13 @@ class Workspace:
         from chaintrail.tags.service import TagService
 
         return TagService(self)
+
+    @property
+    def clusters(self) -> ClusterService:
+        """Address clustering: build (write), ``of``, ``explain``, ``info``."""
+        from chaintrail.clustering.service import ClusterService
+
+        return ClusterService(self)
 
     def export(
         self,

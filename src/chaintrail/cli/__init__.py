@@ -19,7 +19,7 @@ from pathlib import Path
 import typer
 from rich.logging import RichHandler
 
-from chaintrail.cli import ingest, lookup, simulate, store, tags
+from chaintrail.cli import cluster, ingest, lookup, simulate, store, tags
 from chaintrail.cli._common import State, console_err
 from chaintrail.errors import ChaintrailError
 from chaintrail.workspace import default_path
@@ -59,6 +59,9 @@ app.command("address")(lookup.address)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(tags.app, name="tags")
 app.command("simulate")(simulate.simulate)
+app.command("cluster")(cluster.cluster)
+app.command("explain")(cluster.explain)
+app.command("cluster-info")(cluster.cluster_info)
 
 
 def _log_to_stderr(*, debug: bool) -> None:

@@ -48,7 +48,8 @@ def address(
     limit: int = typer.Option(100, "--limit", help="Transactions to list."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show an address: received, spent, balance, its transactions and its direct tags."""
+    """Show an address: received, spent, balance, transactions, direct tags and (after
+    'chaintrail cluster') its cluster and the indirect tags of its cluster."""
     with open_workspace(ctx) as ws:
         a = ws.btc.address(addr, limit=limit)
     if json_out:
@@ -60,6 +61,8 @@ def address(
         f"received {btc(a.received)}   spent {btc(a.spent)}   balance {btc(a.balance)}   "
         f"({a.tx_count:,} transactions, {a.unspent_outputs:,} unspent outputs)"
     )
+    if a.cluster_id is not None:
+        console.print(f"cluster {a.cluster_id} ({a.cluster_size:,} addresses)")
     table = Table(title="transactions (newest first)")
     for col in ("height", "txid", "received", "sent"):
         table.add_column(col, overflow="fold")
@@ -69,3 +72,12 @@ def address(
     console.print(table)
     if a.tags:
         console.print(tag_table(list(a.tags), title="direct tags"))
+    if a.indirect_tags:
+        console.print(
+            tag_table(
+                [t.tag for t in a.indirect_tags], title=f"indirect tags (cluster {a.cluster_id})"
+            )
+        )
+        for t in a.indirect_tags:
+            txids = ", ".join(link.txid[:16] + "…" for link in t.path)
+            console.print(f"  {t.tag.label}: via {t.via} ({len(t.path)} link(s): {txids})")

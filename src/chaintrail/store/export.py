@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from chaintrail.errors import TableNotFoundError, UsageError
+from chaintrail.errors import ClustersNotBuiltError, TableNotFoundError, UsageError
 
 #: Rows per height_range partition of a Parquet export.
 HEIGHT_RANGE = 10_000
@@ -38,6 +38,12 @@ _ORDER = {
     "outputs": "block_height nulls last, block_hash, txid, vout",
     "provenance": "id",
     "reorgs": "detected_at",
+    "clusters": "address_id",
+}
+#: Tables exported through a query rather than column by column.
+_QUERIES = {
+    "clusters": "select a.address, c.cluster_id from clusters c "
+    "join addresses a on a.id = c.address_id order by c.address_id",
 }
 _HEIGHT = {"blocks": "height", "transactions": "block_height", "inputs": "block_height",
            "outputs": "block_height"}  # fmt: skip
@@ -72,6 +78,8 @@ def export_table(
         raise TableNotFoundError(table, list(TABLES))
     if format not in FORMATS:
         raise UsageError(f"Unknown export format {format!r}.", hint="Use csv or parquet.")
+    if table in _QUERIES:
+        return _export_query(con, table, format=format, path=path)
     columns = [
         r[0]
         for r in con.execute(
@@ -97,6 +105,22 @@ def export_table(
     con.execute(f"copy ({query}) to '{_quote(path)}' ({options})")
     row = con.execute(f"select count(*) from {table}{where}").fetchone()
     return ExportResult(table, format, str(path), int(row[0]) if row else 0, columns, partitioned)
+
+
+def _export_query(
+    con: duckdb.DuckDBPyConnection, table: str, *, format: str, path: Path
+) -> ExportResult:
+    """``clusters``: exactly ``address,cluster_id``, one row per address, in address-id order."""
+    built = con.execute("select count(*) from cluster_runs").fetchone()
+    if not built or not built[0]:
+        raise ClustersNotBuiltError()
+    query = _QUERIES[table]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = "format csv, header true" if format == "csv" else "format parquet"
+    con.execute(f"copy ({query}) to '{_quote(path)}' ({options})")
+    row = con.execute(f"select count(*) from {table}").fetchone()
+    return ExportResult(table, format, str(path), int(row[0]) if row else 0,
+                        ["address", "cluster_id"], False)  # fmt: skip
 
 
 def _quote(path: Path) -> str:

@@ -18,6 +18,7 @@ from chaintrail.chains.btc import networks, script
 from chaintrail.errors import AddressNotFoundError, InvalidTxidError, TxNotFoundError
 
 if TYPE_CHECKING:
+    from chaintrail.clustering.service import IndirectTag
     from chaintrail.tags.model import Tag
     from chaintrail.workspace import Workspace
 
@@ -107,10 +108,16 @@ class AddressRecord:
     transactions: tuple[dict[str, Any], ...]
     #: Direct tags of the address (see chaintrail.tags), most confident first.
     tags: tuple[Tag, ...] = ()
+    #: Its cluster (see chaintrail.clustering): id and size; None before 'chaintrail cluster'.
+    cluster_id: int | None = None
+    cluster_size: int | None = None
+    #: Tags of other addresses of its cluster, each with the explanation path.
+    indirect_tags: tuple[IndirectTag, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["tags"] = [t.to_json() for t in self.tags]
+        d["indirect_tags"] = [t.to_json() for t in self.indirect_tags]
         return d
 
 
@@ -219,6 +226,12 @@ class BtcView:
             [address, address],
         ).fetchall()
         received, spent = int(agg[1]), int(agg[2])
+        cluster = self.con.execute(
+            "select c.cluster_id, (select count(*) from clusters c2 where c2.cluster_id = "
+            "c.cluster_id) from addresses a join clusters c on c.address_id = a.id "
+            "where a.address = ?",
+            [address],
+        ).fetchone()
         return AddressRecord(
             address=address,
             script_types=tuple(
@@ -241,6 +254,11 @@ class BtcView:
                 for t, h, r, s in txs[:limit]
             ),
             tags=tags,
+            cluster_id=None if cluster is None else int(cluster[0]),
+            cluster_size=None if cluster is None else int(cluster[1]),
+            indirect_tags=tuple(self.ws.clusters.indirect_tags(address))
+            if cluster is not None
+            else (),
         )
 
     # --- summary -------------------------------------------------------------------------------
