@@ -299,8 +299,9 @@ class ClustersNotBuiltError(NotFoundError):
 
     def __init__(self) -> None:
         super().__init__(
-            "No clusters have been built in this workspace yet.",
-            hint="Run 'chaintrail cluster' first.",
+            "No clusters are built in this workspace (none yet, or they were cleared because "
+            "clustered blocks left the best chain).",
+            hint="Run 'chaintrail cluster'.",
         )
 
 

@@ -137,6 +137,7 @@ def test_reorg_rolls_back_orphaned_blocks(tmp_path, raw_blocks):
     store = _store(main_chain)
     with RpcServer(store) as server, Workspace.create(tmp_path / "ws") as ws:
         ws.ingest.node(_source(server))
+        ws.clusters.build()
         orphaned = [_hash(r) for r in main_chain[299:]]
         # The node switches to the fork: heights 299..301 are now the re-headed blocks.
         for i, block in enumerate(render_chain(raw_blocks[:299] + fork, verbosity=3)):
@@ -147,6 +148,11 @@ def test_reorg_rolls_back_orphaned_blocks(tmp_path, raw_blocks):
             {"fork_height": 298, "depth": 2, "orphaned": orphaned}
         ]
         assert report.blocks_added == 3
+        # Unions from the orphaned blocks cannot be undone: the clusters were cleared.
+        from chaintrail import errors
+
+        with pytest.raises(errors.ClustersNotBuiltError):
+            ws.clusters.of("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S")
         s = ws.btc.stats()
         assert (s["reorgs"], s["blocks_rolled_back"]) == (1, 2)
         assert (s["blocks"], s["height_max"], s["unresolved_inputs"]) == (302, 301, 0)

@@ -107,7 +107,8 @@ class ClusterService:
 
     def _require_built(self) -> dict[str, Any]:
         run = self.last_run()
-        if run is None:
+        cleared = self.con.execute("select count(*) = 0 from cluster_blocks").fetchone()
+        if run is None or (cleared is not None and cleared[0]):
             raise ClustersNotBuiltError()
         return run
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import duckdb
 
+from chaintrail.clustering.reset import forget_blocks
+
 
 def mark_stale(con: duckdb.DuckDBPyConnection) -> int:
     """Set ``in_best_chain`` for every block at or above the lowest contested height.
@@ -50,4 +52,5 @@ def mark_stale(con: duckdb.DuckDBPyConnection) -> int:
         [lowest],
     )
     con.execute("drop table _stale")
+    forget_blocks(con, stale)
     return len(stale)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from chaintrail.chains.btc import networks
 from chaintrail.chains.btc.model import SourcedBlock
+from chaintrail.clustering.reset import forget_blocks
 from chaintrail.errors import (
     ChainMismatchError,
     ChaintrailError,
@@ -279,6 +280,7 @@ class BtcIngest:
                     f"delete from {table} where block_hash in (select unnest(?))", [orphaned]
                 )
             con.execute("delete from blocks where hash in (select unnest(?))", [orphaned])
+            forget_blocks(con, orphaned)
             con.execute(
                 "insert into reorgs values (?, ?, ?, ?, ?)",
                 [datetime.now(UTC), fork_height, len(orphaned), orphaned, source],
