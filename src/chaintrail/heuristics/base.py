@@ -151,10 +151,8 @@ def _merge_versions(parts: tuple[Heuristic, ...]) -> dict[str, int]:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class AnyOf(Heuristic):
-    """``a | b``: the union of the candidates; confidence of the most confident match."""
-
-    parts: tuple[Heuristic, ...]
+class _Combinator(Heuristic):
+    """A composition of heuristics: named by its spec, versioned by its parts' versions."""
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -163,6 +161,13 @@ class AnyOf(Heuristic):
     @property
     def version(self) -> int:  # type: ignore[override]
         return 1
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AnyOf(_Combinator):
+    """``a | b``: the union of the candidates; confidence of the most confident match."""
+
+    parts: tuple[Heuristic, ...]
 
     @property
     def confidence(self) -> int:  # type: ignore[override]
@@ -184,18 +189,10 @@ class AnyOf(Heuristic):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class AllOf(Heuristic):
+class AllOf(_Combinator):
     """``a & b``: candidates every part agrees on; confidence of the least confident part."""
 
     parts: tuple[Heuristic, ...]
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        return self.spec
-
-    @property
-    def version(self) -> int:  # type: ignore[override]
-        return 1
 
     @property
     def confidence(self) -> int:  # type: ignore[override]
@@ -217,19 +214,11 @@ class AllOf(Heuristic):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Without(Heuristic):
+class Without(_Combinator):
     """``a - b``: a's candidates that b does not point at."""
 
     keep: Heuristic
     drop: Heuristic
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        return self.spec
-
-    @property
-    def version(self) -> int:  # type: ignore[override]
-        return 1
 
     @property
     def confidence(self) -> int:  # type: ignore[override]
@@ -250,18 +239,10 @@ class Without(Heuristic):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Unique(Heuristic):
+class Unique(_Combinator):
     """``h.unique()``: h's verdict only when it has exactly one candidate."""
 
     inner: Heuristic
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        return self.spec
-
-    @property
-    def version(self) -> int:  # type: ignore[override]
-        return 1
 
     @property
     def confidence(self) -> int:  # type: ignore[override]
