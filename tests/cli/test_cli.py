@@ -11,13 +11,7 @@ import pytest
 
 from chaintrail.cli import main
 from chaintrail.demo import FAMOUS_TXID, shipped_blocks
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> str:
-    got = main(list(args))
-    out, err = capsys.readouterr()
-    assert got == code, f"exit {got} != {code}; stderr: {err}"
-    return out if code == 0 else err
+from tests._cli import run
 
 
 @pytest.fixture

@@ -9,16 +9,10 @@ import pytest
 
 from chaintrail.cli import main
 from chaintrail.demo import shipped_blocks
+from tests._cli import run
 from tests.tags.conftest import write
 
 BTC = "1Archive1n2C579dMsAu3iC6tWzuQJz8dN"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> str:
-    got = main(list(args))
-    out, err = capsys.readouterr()
-    assert got == code, f"exit {got} != {code}; stderr: {err}"
-    return out if code == 0 else err
 
 
 @pytest.fixture
