@@ -17,7 +17,8 @@ the leaf classes; only the CLI and web edges translate them::
     │   ├── ChainMismatchError           a node on another network than the store
     │   ├── NodeConfigError              a node URL, cookie file or credentials that cannot work
     │   ├── TagFileError  UnsupportedTagFormatError  InvalidTagOptionError   tag imports
-    │   └── UnknownScenarioError         a simulator scenario name that does not exist
+    │   ├── UnknownScenarioError         a simulator scenario name that does not exist
+    │   └── UnknownPolicyError           a trace policy name that is not registered
     ├── NotFoundError                    exit 1 / 404
     │   ├── TxNotFoundError  AddressNotFoundError  TableNotFoundError
     ├── WorkspaceError                   exit 3 / 409
@@ -25,6 +26,9 @@ the leaf classes; only the CLI and web edges translate them::
     │   ├── SchemaTooNewError  MigrationFailedError  WorkspaceStorageError
     ├── SourceError                      exit 1 / 502  a data source (node) failed; .retryable
     │   ├── SourceUnavailableError  SourceAuthError  RpcError  ReorgTooDeepError
+    ├── AnalysisError                    exit 1 / 422  an analysis cannot go on with these data
+    │   ├── TraceInvariantError          a trace step whose amounts do not add up (conservation)
+    │   └── PolicyNotSupportedError      a trace policy used on a chain model it does not support
 """
 
 from __future__ import annotations
@@ -190,6 +194,19 @@ class UnknownScenarioError(UsageError):
     def __init__(self, name: str, known: list[str]) -> None:
         super().__init__(
             f"Unknown simulator scenario {name!r}.", hint="Use one of: " + ", ".join(known) + "."
+        )
+        self.name = name
+        self.known = known
+
+
+class UnknownPolicyError(UsageError):
+    """A trace policy name (``--policy``) that is not registered."""
+
+    code = "unknown_policy"
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(
+            f"Unknown trace policy {name!r}.", hint="Use one of: " + ", ".join(known) + "."
         )
         self.name = name
         self.known = known
@@ -451,6 +468,48 @@ class ReorgTooDeepError(SourceError):
             f"{fork_height:,}; reorgs deeper than {limit:,} blocks are not rolled back.",
             hint="Check that the node is on the same chain and fully synced; if the reorg is "
             "real, re-run with CHAINTRAIL_MAX_REORG_DEPTH set above the depth.",
+        )
+
+
+# --- analysis ----------------------------------------------------------------------------------
+
+
+class AnalysisError(ChaintrailError):
+    """An analysis that cannot go on with the data it was given."""
+
+    code = "analysis_error"
+    exit_code = 1
+    http_status = 422
+
+
+class TraceInvariantError(AnalysisError):
+    """Amounts of one trace step that do not add up: invalid input (a negative value, slices that
+    do not sum to their coin's value, outputs worth more than the inputs) or a policy that lost
+    or created taint (a conservation failure). Never caught-and-continued."""
+
+    code = "trace_invariant"
+
+    def __init__(self, policy: str, reason: str) -> None:
+        self.policy = policy
+        self.reason = reason
+        super().__init__(
+            f"Trace policy {policy!r}: {reason}.",
+            hint="The transaction's amounts or the taint carried into it are inconsistent; "
+            "nothing was attributed for this step. Check the store (re-ingest the block) and "
+            "report it if the data are right.",
+        )
+
+
+class PolicyNotSupportedError(AnalysisError):
+    code = "policy_not_supported"
+
+    def __init__(self, policy: str, model: str, supported: list[str]) -> None:
+        self.policy = policy
+        self.model = model
+        self.supported = supported
+        super().__init__(
+            f"Trace policy {policy!r} does not support the {model!r} chain model.",
+            hint=f"It supports: {', '.join(supported)}; choose another policy for this chain.",
         )
 
 
