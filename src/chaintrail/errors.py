@@ -212,6 +212,38 @@ class UnknownPolicyError(UsageError):
         self.known = known
 
 
+class InvalidOutPointError(UsageError):
+    """A trace source that is not ``TXID:VOUT`` (64 hex digits, a colon, a non-negative vout)."""
+
+    code = "invalid_outpoint"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(
+            f"Invalid outpoint {text!r}.",
+            hint="Give a source as TXID:VOUT, e.g. 4a5e1e4b…da33b:0 (64 hex digits, a colon, "
+            "the output index).",
+        )
+
+
+class OutPointNotFoundError(UsageError):
+    """A trace source whose transaction is not in the store, or has no such output."""
+
+    code = "outpoint_not_found"
+
+    def __init__(self, chain: str, outpoint: str, *, tx_known: bool) -> None:
+        self.chain = chain
+        self.outpoint = outpoint
+        self.tx_known = tx_known
+        txid, _, vout = outpoint.partition(":")
+        what = (f"Transaction {txid} has no output {vout}" if tx_known
+                else f"Transaction {txid} is not in the {chain} store")  # fmt: skip
+        super().__init__(
+            f"{what}: cannot trace from {outpoint}.",
+            hint="Check the outpoint, or ingest the block that contains the transaction.",
+        )
+
+
 class TagFileError(UsageError):
     """A tag file that cannot be imported at all: unreadable, not YAML, or a pack header without
     a title/creator. (Single bad tags are rejected and reported, not raised.)"""

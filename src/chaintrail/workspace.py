@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from chaintrail.ingest.pipeline import BtcIngest
     from chaintrail.store.export import ExportResult
     from chaintrail.tags.service import TagService
+    from chaintrail.trace.policies import TracePolicy
+    from chaintrail.trace.result import Trace
+    from chaintrail.trace.stops import Stop
 
 DB_NAME = "chaintrail.duckdb"
 LOCK_NAME = ".lock"
@@ -162,6 +166,19 @@ class Workspace:
         from chaintrail.clustering.service import ClusterService
 
         return ClusterService(self)
+
+    def trace(
+        self,
+        start: Iterable[object] | str,
+        *,
+        policy: TracePolicy | None = None,
+        stop: Stop | None = None,
+        budget: int | None = None,
+    ) -> Trace:
+        """Trace outpoints (``TXID:VOUT``) forward (see :func:`chaintrail.trace.engine.trace`)."""
+        from chaintrail.trace.engine import trace
+
+        return trace(self, start, policy=policy, stop=stop, budget=budget)
 
     def export(
         self,

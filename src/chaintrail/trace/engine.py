@@ -1,0 +1,585 @@
+"""Forward tracing through the store: sources → spends → policy split → stop rules.
+
+The engine follows tainted outputs to the transactions spending them and applies the policy to
+each such transaction **once, in chain order** (height, position), with every tainted input it
+has, so that merges of several branches (a consolidation of peel-chain outputs, several
+victims' payments spent together) are split exactly as the policy says. Spends, the spending
+transactions' inputs and outputs, tags and counterparties are loaded with one SQL query per
+batch of outputs, not per output: a transaction is split only when no output still waiting for
+its spend to be loaded could feed it, so batches stay as large as that ordering allows.
+
+Every step is checked for conservation (per source label) and the finished trace for the
+accounting ``endpoints + unspent + fees + stopped == source amount``; a violation raises
+:class:`~chaintrail.errors.TraceInvariantError`. The step budget ends a trace with status
+``BUDGET_EXHAUSTED`` (the value still being followed is ``stopped`` with reason ``budget``),
+never with an exception.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chaintrail.errors import InvalidOutPointError, OutPointNotFoundError, TraceInvariantError
+from chaintrail.trace.policies import Fifo, Slice, TaintedInput, TracePolicy
+from chaintrail.trace.result import (
+    Flow,
+    Source,
+    StepInput,
+    StepOutput,
+    Trace,
+    TraceStatus,
+    TraceStep,
+)
+from chaintrail.trace.stops import DEFAULT_STOP_CATEGORIES, Attribution, Candidate, Hit, Stop
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from chaintrail.workspace import Workspace
+
+__all__ = ["DEFAULT_BUDGET", "DEFAULT_MAX_HOPS", "default_stop", "parse_outpoint", "trace"]
+
+#: Transactions a trace may split before it stops with ``BUDGET_EXHAUSTED``.
+DEFAULT_BUDGET = 100_000
+#: The hop limit of :func:`default_stop`.
+DEFAULT_MAX_HOPS = 100
+
+_OUTPOINT = re.compile(r"^([0-9a-fA-F]{64}):(\d{1,10})$")
+_BEST = "join blocks b on b.hash = {t}.block_hash and b.in_best_chain"
+
+
+def default_stop() -> Stop:
+    """``hops(100) | at_tag(exchange, deposit_wallet, hot_wallet, mixing_service, sanction) |
+    hub(10000) | coinjoin()``."""
+    return (
+        Stop.hops(DEFAULT_MAX_HOPS) | Stop.at_tag(DEFAULT_STOP_CATEGORIES) | Stop.hub()
+        | Stop.coinjoin()
+    )  # fmt: skip
+
+
+def parse_outpoint(text: str) -> tuple[str, int]:
+    """``TXID:VOUT`` → ``(txid, vout)`` (txid lower-cased); InvalidOutPointError otherwise."""
+    m = _OUTPOINT.match(text.strip())
+    if m is None:
+        raise InvalidOutPointError(text)
+    return m.group(1).lower(), int(m.group(2))
+
+
+def _as_outpoint(item: object) -> tuple[str, int]:
+    if isinstance(item, str):
+        return parse_outpoint(item)
+    if isinstance(item, tuple) and len(item) == 2:
+        return parse_outpoint(f"{item[0]}:{item[1]}")
+    txid, vout = getattr(item, "txid", None), getattr(item, "vout", None)
+    if isinstance(txid, str) and isinstance(vout, int):
+        return parse_outpoint(f"{txid}:{vout}")
+    raise InvalidOutPointError(repr(item))
+
+
+# --- internal state ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Coin:
+    """A tainted output: its slices (conserving policies) or poisoning labels (Poison)."""
+
+    txid: str
+    vout: int
+    value: int
+    address: str | None
+    script_type: str | None
+    hop: int
+    pos: tuple[int, int]
+    height: int | None
+    time: datetime | None
+    slices: tuple[Slice, ...] = ()
+    labels: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.txid, self.vout)
+
+    def taint(self, conserves: bool) -> int:
+        if not conserves:
+            return self.value
+        return sum(s.amount for s in self.slices if s.label is not None)
+
+    def by_source(self, conserves: bool) -> dict[str, int]:
+        if not conserves:
+            return dict.fromkeys(self.labels, self.value)
+        out: dict[str, int] = {}
+        for s in self.slices:
+            if s.label is not None and s.amount:
+                out[s.label] = out.get(s.label, 0) + s.amount
+        return out
+
+
+@dataclass(slots=True)
+class _In:
+    index: int
+    spent_txid: str | None
+    spent_vout: int | None
+    value: int | None
+    is_coinbase: bool
+    creator_pos: tuple[int, int] | None
+
+
+@dataclass(slots=True)
+class _Out:
+    vout: int
+    value: int
+    address: str | None
+    script_type: str | None
+
+
+@dataclass(slots=True)
+class _Tx:
+    txid: str
+    pos: tuple[int, int]
+    height: int | None
+    time: datetime | None
+    coinjoin: str | None
+    inputs: list[_In] = field(default_factory=list)
+    outputs: list[_Out] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.outputs) and all(i.is_coinbase or i.value is not None for i in self.inputs)
+
+
+# --- the store as the stop rules see it --------------------------------------------------------
+
+
+class _StoreContext:
+    """Answers the stop rules' questions in batches; knows the sources' own clusters."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source_addresses: Iterable[str]) -> None:
+        self.con = con
+        self._own_addresses = {a for a in source_addresses if a}
+        row = con.execute("select count(*) from cluster_blocks").fetchone()
+        self.clusters_built = bool(row and row[0])
+        self._own_clusters: set[int] = set()
+        self._clusters: dict[str, int | None] = {}
+        if self.clusters_built and self._own_addresses:
+            self._own_clusters = {
+                c for c in self._cluster_ids(sorted(self._own_addresses)).values() if c is not None
+            }
+
+    def _cluster_ids(self, addresses: Sequence[str]) -> dict[str, int | None]:
+        missing = [a for a in addresses if a not in self._clusters]
+        if missing and self.clusters_built:
+            rows = self.con.execute(
+                "select a.address, c.cluster_id from (select unnest($a::VARCHAR[]) as address) f "
+                "join addresses a on a.address = f.address "
+                "join clusters c on c.address_id = a.id",
+                {"a": missing},
+            ).fetchall()
+            found = {str(r[0]): int(r[1]) for r in rows}
+            for a in missing:
+                self._clusters[a] = found.get(a)
+        return {a: self._clusters.get(a) for a in addresses}
+
+    def prefetch(self, addresses: Sequence[str]) -> None:
+        """Learn the clusters of a batch of addresses (for :meth:`is_own`) in one query."""
+        if self._own_clusters:
+            self._cluster_ids(list(dict.fromkeys(a for a in addresses if a)))
+
+    def is_own(self, address: str) -> bool:
+        if address in self._own_addresses:
+            return True
+        if not self._own_clusters:
+            return False
+        return self._cluster_ids([address])[address] in self._own_clusters
+
+    def attributions(
+        self, addresses: Sequence[str], categories: Sequence[str]
+    ) -> dict[str, Attribution]:
+        rows = self.con.execute(
+            """with f as (select unnest($a::VARCHAR[]) as address),
+               fc as (select f.address, c.cluster_id from f
+                      left join addresses a on a.address = f.address
+                      left join clusters c on c.address_id = a.id),
+               m as (select address, address as via, cluster_id from fc
+                     union all
+                     select fc.address, a2.address, fc.cluster_id from fc
+                     join clusters c2 on c2.cluster_id = fc.cluster_id
+                     join addresses a2 on a2.id = c2.address_id
+                     where a2.address <> fc.address)
+               select m.address, m.via, m.cluster_id, t.label, t.category, t.confidence,
+                      t.confidence_level
+               from m join tags t on t.address_norm = m.via
+               where t.network = 'BTC'
+                 and (lower(t.category) in (select unnest($c::VARCHAR[]))
+                      or list_has_any(t.concepts, $c::VARCHAR[]))""",
+            {"a": list(addresses), "c": list(categories)},
+        ).fetchall()
+        best: dict[str, tuple[tuple[Any, ...], Attribution]] = {}
+        for address, via, cluster_id, label, category, confidence, level in rows:
+            direct = via == address
+            rank = (not direct, -(level or 0), str(label), str(via))
+            a = Attribution(
+                str(label), category, confidence, level, None if direct else str(via),
+                None if cluster_id is None else int(cluster_id),
+            )  # fmt: skip
+            if address not in best or rank < best[address][0]:
+                best[str(address)] = (rank, a)
+        return {k: v[1] for k, v in best.items()}
+
+    def counterparties(self, addresses: Sequence[str]) -> dict[str, int]:
+        rows = self.con.execute(
+            """with f as (select unnest($a::VARCHAR[]) as address),
+               m as (select address as target, address as member from f
+                     union
+                     select f.address, a2.address from f
+                     join addresses a on a.address = f.address
+                     join clusters c on c.address_id = a.id
+                     join clusters c2 on c2.cluster_id = c.cluster_id
+                     join addresses a2 on a2.id = c2.address_id),
+               e as (select m.target, i.address as cp from m
+                     join outputs o on o.address = m.member join inputs i on i.txid = o.txid
+                     union all
+                     select m.target, o.address from m
+                     join inputs i on i.address = m.member join outputs o on o.txid = i.txid)
+               select e.target, count(distinct e.cp) from e
+               where e.cp is not null
+                 and not exists (select 1 from m where m.target = e.target and m.member = e.cp)
+               group by e.target""",
+            {"a": list(addresses)},
+        ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+
+# --- the engine --------------------------------------------------------------------------------
+
+
+class _Engine:
+    def __init__(self, ws: Workspace, policy: TracePolicy, stop: Stop | None, budget: int) -> None:
+        self.con = ws.con
+        self.policy = policy
+        self.conserves = policy.conserves
+        self.stop = stop
+        self.budget = budget
+        self.txs: dict[str, _Tx] = {}
+        self.pending: list[_Coin] = []
+        self.waiting: dict[tuple[str, int], _Coin] = {}
+        self.heap: list[tuple[tuple[int, int], str]] = []
+        self.queued: set[str] = set()
+        self.processed: set[str] = set()
+        self.steps: list[TraceStep] = []
+        self.endpoints: list[Flow] = []
+        self.unspent: list[Flow] = []
+        self.stopped: list[Flow] = []
+        self.fees = 0
+        self.fees_by_source: dict[str, int] = {}
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def load_sources(self, points: Sequence[tuple[str, int]]) -> list[Source]:
+        txids = sorted({t for t, _ in points})
+        rows = self.con.execute(
+            f"""select o.txid, o.vout, o.value, o.address, o.script_type, o.block_height, b.time,
+                       t.position
+                from outputs o {_BEST.format(t="o")}
+                join transactions t on t.txid = o.txid and t.block_hash = o.block_hash
+                where o.txid in (select unnest($t::VARCHAR[]))""",
+            {"t": txids},
+        ).fetchall()
+        found = {(str(r[0]), int(r[1])): r for r in rows}
+        known = {str(r[0]) for r in rows}
+        sources: list[Source] = []
+        for txid, vout in dict.fromkeys(points):
+            r = found.get((txid, vout))
+            if r is None:
+                raise OutPointNotFoundError("btc", f"{txid}:{vout}", tx_known=txid in known)
+            _, _, value, address, script_type, height, time, position = r
+            src = Source(txid, vout, address, int(value))
+            sources.append(src)
+            coin = _Coin(
+                txid, vout, int(value), address, script_type, 0,
+                (_n(height), int(position)), height, time,
+            )  # fmt: skip
+            if self.conserves:
+                coin.slices = (Slice(src.label, int(value)),)
+            else:
+                coin.labels = (src.label,)
+            self.pending.append(coin)
+        return sources
+
+    def load_txs(self, txids: Sequence[str]) -> None:
+        new = sorted({t for t in txids if t not in self.txs})
+        if not new:
+            return
+        p = {"t": new}
+        for txid, height, position, time, kind, is_cj in self.con.execute(
+            f"""select t.txid, t.block_height, t.position, b.time, cj.kind, cj.is_coinjoin
+                from transactions t {_BEST.format(t="t")}
+                left join coinjoins cj on cj.txid = t.txid
+                where t.txid in (select unnest($t::VARCHAR[]))""",
+            p,
+        ).fetchall():
+            self.txs[str(txid)] = _Tx(
+                str(txid), (_n(height), int(position)), height, time,
+                str(kind) if is_cj else None,
+            )  # fmt: skip
+        for txid, index, s_txid, s_vout, value, is_cb, c_height, c_pos in self.con.execute(
+            f"""select i.txid, i."index", i.spent_txid, i.spent_vout, i.value, i.is_coinbase,
+                       c.block_height, c.position
+                from inputs i {_BEST.format(t="i")}
+                left join (select t2.txid, t2.block_height, t2.position from transactions t2
+                           join blocks b2 on b2.hash = t2.block_hash and b2.in_best_chain) c
+                  on c.txid = i.spent_txid
+                where i.txid in (select unnest($t::VARCHAR[]))
+                order by i.txid, i."index\"""",
+            p,
+        ).fetchall():
+            tx = self.txs.get(str(txid))
+            if tx is not None:
+                tx.inputs.append(_In(
+                    int(index), s_txid, None if s_vout is None else int(s_vout),
+                    None if value is None else int(value), bool(is_cb),
+                    None if c_pos is None else (_n(c_height), int(c_pos)),
+                ))  # fmt: skip
+        for txid, vout, value, address, script_type in self.con.execute(
+            f"""select o.txid, o.vout, o.value, o.address, o.script_type
+                from outputs o {_BEST.format(t="o")}
+                where o.txid in (select unnest($t::VARCHAR[]))
+                order by o.txid, o.vout""",
+            p,
+        ).fetchall():
+            tx = self.txs.get(str(txid))
+            if tx is not None:
+                tx.outputs.append(_Out(int(vout), int(value), address, script_type))
+
+    def spends(self, coins: Sequence[_Coin]) -> dict[tuple[str, int], str]:
+        rows = self.con.execute(
+            f"""select i.spent_txid, i.spent_vout, i.txid
+                from (select unnest($t::VARCHAR[]) as t, unnest($v::BIGINT[]) as v) f
+                join inputs i on i.spent_txid = f.t and i.spent_vout = f.v
+                {_BEST.format(t="i")}""",
+            {"t": [c.txid for c in coins], "v": [c.vout for c in coins]},
+        ).fetchall()
+        return {(str(r[0]), int(r[1])): str(r[2]) for r in rows}
+
+    # --- classification of new tainted outputs ------------------------------------------------
+
+    def flow(self, kind: str, reason: str, coin: _Coin, **kw: Any) -> Flow:
+        return Flow(
+            kind, reason, coin.txid, coin.vout, coin.address, coin.taint(self.conserves),
+            coin.hop, coin.height, coin.time, coin.by_source(self.conserves), **kw,
+        )  # fmt: skip
+
+    def classify(self, ctx: _StoreContext) -> None:
+        coins, self.pending = self.pending, []
+        live = []
+        for coin in coins:
+            if coin.script_type == "nulldata":
+                self.stopped.append(self.flow("stopped", "unspendable", coin))
+            else:
+                live.append(coin)
+        if not live:
+            return
+        spent = self.spends(live)
+        self.load_txs(list(spent.values()))
+        ctx.prefetch([c.address for c in live if c.address])
+        candidates = []
+        for c in live:
+            spender = self.txs.get(spent.get(c.key, ""))
+            candidates.append(Candidate(
+                c.txid, c.vout, c.address, c.value, c.taint(self.conserves), c.hop,
+                None if spender is None else spender.txid,
+                None if spender is None else spender.coinjoin,
+            ))  # fmt: skip
+        hits: list[Hit | None] = (
+            self.stop.evaluate(ctx, candidates) if self.stop is not None else [None] * len(live)
+        )
+        for coin, cand, hit in zip(live, candidates, hits, strict=True):
+            if hit is not None and hit.endpoint:
+                self.endpoints.append(
+                    self.flow("endpoint", hit.reason, coin, attribution=hit.attribution)
+                )
+            elif coin.key not in spent:
+                self.unspent.append(self.flow("unspent", "unspent", coin))
+            elif cand.spent_by is None or not self.txs[cand.spent_by].complete:
+                # Spent, but the spending transaction (or one of its inputs) is not in the
+                # store: the data end here.
+                self.stopped.append(
+                    self.flow("stopped", "data_end", coin, spent_by=spent[coin.key])
+                )
+            elif hit is not None:
+                self.stopped.append(self.flow("stopped", hit.reason, coin, spent_by=cand.spent_by))
+            else:
+                self.waiting[coin.key] = coin
+                tx = self.txs[cand.spent_by]
+                if tx.txid not in self.queued:
+                    self.queued.add(tx.txid)
+                    heapq.heappush(self.heap, (tx.pos, tx.txid))
+
+    # --- splitting ----------------------------------------------------------------------------
+
+    def ready(self, tx: _Tx) -> bool:
+        """No output still waiting for its spend to be loaded can feed ``tx``."""
+        if not self.pending:
+            return True
+        keys = {c.key for c in self.pending}
+        earliest = min(c.pos for c in self.pending)
+        for i in tx.inputs:
+            if i.is_coinbase or i.spent_txid is None or i.spent_vout is None:
+                continue
+            if (i.spent_txid, i.spent_vout) in keys:
+                return False
+            if i.spent_txid in self.processed or i.creator_pos is None:
+                continue
+            if i.creator_pos >= earliest:
+                return False
+        return True
+
+    def split(self, tx: _Tx) -> None:
+        ins: list[TaintedInput] = []
+        entering: list[tuple[_In, _Coin]] = []
+        for i in tx.inputs:
+            coin = None
+            if i.spent_txid is not None and i.spent_vout is not None:
+                coin = self.waiting.pop((i.spent_txid, i.spent_vout), None)
+            value = 0 if i.value is None else i.value
+            if coin is None:
+                ins.append(TaintedInput.clean(value))
+            elif self.conserves:
+                ins.append(TaintedInput(value, coin.slices))
+                entering.append((i, coin))
+            else:
+                ins.append(TaintedInput(value, (Slice(coin.labels[0], value),)))
+                entering.append((i, coin))
+        hop = 1 + min(c.hop for _, c in entering)
+        result = self.policy.split(ins, [o.value for o in tx.outputs])
+        taint_in = sum(c.taint(self.conserves) for _, c in entering)
+        outputs: list[StepOutput] = []
+        if self.conserves:
+            fee_by = {k: v for k, v in result.fee.by_label().items() if k is not None and v}
+            for part, out in zip(result.outputs, tx.outputs, strict=True):
+                if part.tainted:
+                    coin = _Coin(
+                        tx.txid, out.vout, out.value, out.address, out.script_type, hop,
+                        tx.pos, tx.height, tx.time,
+                        slices=tuple(s for s in part.slices if s.amount),
+                    )  # fmt: skip
+                    self.pending.append(coin)
+                    outputs.append(StepOutput(out.vout, out.address, out.value, part.taint))
+            fee = sum(fee_by.values())
+            taint_out = sum(o.taint for o in outputs) + fee
+            if taint_out != taint_in:
+                raise TraceInvariantError(
+                    self.policy.name,
+                    f"transaction {tx.txid} lets {taint_in:,} tainted in and {taint_out:,} out",
+                )
+        else:
+            labels = tuple(dict.fromkeys(label for _, c in entering for label in c.labels))
+            for out in tx.outputs:
+                coin = _Coin(
+                    tx.txid, out.vout, out.value, out.address, out.script_type, hop,
+                    tx.pos, tx.height, tx.time, labels=labels,
+                )  # fmt: skip
+                self.pending.append(coin)
+                outputs.append(StepOutput(out.vout, out.address, out.value, out.value))
+            fee = result.fee.value
+            fee_by = dict.fromkeys(labels, fee)
+        self.fees += fee
+        for label, amount in fee_by.items():
+            self.fees_by_source[label] = self.fees_by_source.get(label, 0) + amount
+        self.processed.add(tx.txid)
+        self.steps.append(TraceStep(
+            tx.txid, hop, tx.height, tx.time,
+            tuple(StepInput(i.index, c.txid, c.vout, c.taint(self.conserves))
+                  for i, c in entering),
+            tuple(outputs), fee, fee_by,
+        ))  # fmt: skip
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def run(self, ctx: _StoreContext) -> TraceStatus:
+        while True:
+            if self.pending:
+                self.classify(ctx)
+            if not self.heap:
+                return TraceStatus.COMPLETE
+            while self.heap:
+                _, txid = self.heap[0]
+                tx = self.txs[txid]
+                if not self.ready(tx):
+                    break
+                if len(self.steps) >= self.budget:
+                    if self.pending:
+                        self.classify(ctx)
+                    for coin in self.waiting.values():
+                        spender = next((t for _, t in self.heap if self._spends(t, coin)), None)
+                        self.stopped.append(self.flow("stopped", "budget", coin, spent_by=spender))
+                    self.waiting.clear()
+                    return TraceStatus.BUDGET_EXHAUSTED
+                heapq.heappop(self.heap)
+                self.split(tx)
+
+    def _spends(self, txid: str, coin: _Coin) -> bool:
+        return any(
+            i.spent_txid == coin.txid and i.spent_vout == coin.vout for i in self.txs[txid].inputs
+        )
+
+
+def _n(height: int | None) -> int:
+    return -1 if height is None else int(height)
+
+
+def trace(
+    ws: Workspace,
+    start: Iterable[object] | str,
+    *,
+    policy: TracePolicy | None = None,
+    stop: Stop | None = None,
+    budget: int | None = None,
+) -> Trace:
+    """Trace the value of ``start`` (``TXID:VOUT`` strings, ``(txid, vout)`` pairs or objects
+    with ``txid``/``vout``) forward through the store.
+
+    ``policy`` defaults to :class:`~chaintrail.trace.policies.Fifo`; ``stop`` to
+    :func:`default_stop` (pass another rule to replace it entirely); ``budget`` is the number of
+    transactions that may be split (default 100,000). Raises InvalidOutPointError or
+    OutPointNotFoundError for a bad source (before tracing), TraceInvariantError when amounts
+    do not add up.
+    """
+    items: list[object] = [start] if isinstance(start, str) else list(start)
+    if not items:
+        raise InvalidOutPointError("")
+    points = [_as_outpoint(x) for x in items]
+    pol = policy if policy is not None else Fifo()
+    rule = stop if stop is not None else default_stop()
+    steps = DEFAULT_BUDGET if budget is None else budget
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise ValueError(f"budget must be a non-negative integer, not {budget!r}")
+    engine = _Engine(ws, pol, rule, steps)
+    sources = engine.load_sources(points)
+    ctx = _StoreContext(ws.con, [s.address for s in sources if s.address])
+    status = engine.run(ctx)
+    result = Trace(
+        policy=pol.name,
+        policy_version=pol.version,
+        status=status,
+        limits={"stop": rule.spec, "budget": steps, "clusters": ctx.clusters_built},
+        sources=tuple(sources),
+        steps=tuple(engine.steps),
+        endpoints=tuple(engine.endpoints),
+        unspent=tuple(engine.unspent),
+        stopped=tuple(engine.stopped),
+        fees=engine.fees,
+        fees_by_source=engine.fees_by_source,
+        conserved=True if pol.conserves else None,
+    )
+    if pol.conserves and result.accounted() != result.source_amount:
+        raise TraceInvariantError(
+            pol.name,
+            f"the trace accounts for {result.accounted():,} of the source amount "
+            f"{result.source_amount:,}",
+        )
+    return result
