@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CT := $(VENV)/bin/chaintrail
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint validate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 ## bench: parse and ingest benchmarks against python-bitcoinlib, with the machine described
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+## validate: measured error rates (3 scenarios x 5 seeds, ~2 min) -> docs/validation-results.json
+validate: $(STAMP)
+	$(CT) validate --scenarios baseline,mixed,scam-wave --seeds 5 --blocks 144 \
+		-o docs/validation-results.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -19,7 +19,7 @@ from pathlib import Path
 import typer
 from rich.logging import RichHandler
 
-from chaintrail.cli import cluster, ingest, lookup, simulate, store, tags
+from chaintrail.cli import cluster, ingest, lookup, simulate, store, tags, validate
 from chaintrail.cli._common import State, console_err
 from chaintrail.errors import ChaintrailError
 from chaintrail.workspace import default_path
@@ -62,6 +62,7 @@ app.command("simulate")(simulate.simulate)
 app.command("cluster")(cluster.cluster)
 app.command("explain")(cluster.explain)
 app.command("cluster-info")(cluster.cluster_info)
+app.command("validate")(validate.validate)
 
 
 def _log_to_stderr(*, debug: bool) -> None:

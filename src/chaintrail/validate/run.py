@@ -1,0 +1,310 @@
+"""``chaintrail validate``: simulate economies, run the heuristics, score them against the truth.
+
+For each scenario and seed: simulate into a temporary folder, ingest into a temporary
+workspace, then cluster a copy of that workspace once per configuration (multi-input alone,
+then multi-input with each change heuristic) and score every run; score the CoinJoin labels of
+the multi-input run and each change heuristic on every transaction clustering would ask it about
+(not a coinbase, at least 2 outputs, not labelled a CoinJoin). Tracing and case triage are not
+measured yet: those features do not exist.
+"""
+
+from __future__ import annotations
+
+import csv
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaintrail._version import __version__
+from chaintrail.heuristics import change as change_mod
+from chaintrail.heuristics import coinjoin, spec
+from chaintrail.heuristics.base import Heuristic, InputView, OutputView, TxView
+from chaintrail.heuristics.multi_input import multi_input
+from chaintrail.validate.scoring import (
+    interval,
+    score_change,
+    score_clustering,
+    score_coinjoins,
+)
+from chaintrail.workspace import Workspace
+
+DEFAULT_SCENARIOS = ("mixed",)
+DEFAULT_BLOCKS = 144
+DEFAULT_CHANGE = tuple(h.name.split(".", 1)[1] for h in change_mod.ALL)
+NOT_MEASURED = {
+    "tracing": "not measured: the tracing engine does not exist yet (issue 3 item 4); endpoint "
+    "recall and amount error per policy come with it",
+    "triage": "not measured: case triage does not exist yet; report verification accuracy, "
+    "grouping adjusted Rand index and money located come with it",
+}
+STALE = "(select hash from blocks where not in_best_chain)"
+MULTI_INPUT = "multi_input"
+
+
+@dataclass(slots=True)
+class Validation:
+    """What ``validate`` measured; ``to_json`` is the results file."""
+
+    parameters: dict[str, Any]
+    heuristics: dict[str, int]
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Per scenario: every metric as a mean and 95% t-interval across the seeds."""
+        out: dict[str, Any] = {}
+        for scenario in self.parameters["scenarios"]:
+            runs = [r for r in self.runs if r["scenario"] == scenario]
+            first = runs[0]
+            clustering = {
+                cfg: {m: interval([r["clustering"][cfg][m] for r in runs]).to_json()
+                      for m in ("precision", "recall", "false_merge_rate")}
+                for cfg in first["clustering"]
+            }  # fmt: skip
+            kinds = sorted({k for r in runs for k in r["coinjoins"]["kinds"]})
+            cj = {
+                k: {m: interval([r["coinjoins"]["kinds"].get(k, {}).get(m) for r in runs])
+                    .to_json() for m in ("precision", "recall")}
+                for k in kinds
+            }  # fmt: skip
+            cj["any"] = {m: interval([r["coinjoins"]["any"][m] for r in runs]).to_json()
+                         for m in ("precision", "recall")}  # fmt: skip
+            cj["fake_not_labelled"] = interval(
+                [_share(r["coinjoins"]["fake_not_labelled"], r["coinjoins"]["fake_total"])
+                 for r in runs]
+            ).to_json()  # fmt: skip
+            change = {
+                name: {m: interval([r["change"][name][m] for r in runs]).to_json()
+                       for m in ("precision", "recall")}
+                for name in first["change"]
+            }  # fmt: skip
+            out[scenario] = {"seeds": [r["seed"] for r in runs], "clustering": clustering,
+                             "coinjoins": cj, "change": change}  # fmt: skip
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool": {"name": "chaintrail", "version": __version__,
+                     "python": platform.python_version()},
+            "parameters": self.parameters,
+            "heuristics": self.heuristics,
+            "not_measured": NOT_MEASURED,
+            "summary": self.summary(),
+            "runs": self.runs,
+        }  # fmt: skip
+
+
+def _share(num: int, den: int) -> float | None:
+    return None if den == 0 else num / den
+
+
+def validate(
+    scenarios: Sequence[str] = DEFAULT_SCENARIOS,
+    *,
+    seeds: int = 1,
+    blocks: int = DEFAULT_BLOCKS,
+    scale: float = 1.0,
+    change: Sequence[str] = DEFAULT_CHANGE,
+    progress: Callable[[str], None] | None = None,
+) -> Validation:
+    """Simulate and score every scenario for seeds 1..``seeds``; deterministic."""
+    say = progress or (lambda _m: None)
+    rules = {name: spec.parse(name) for name in change}
+    versions = dict(multi_input(skip=coinjoin.any).versions)
+    versions[coinjoin.whirlpool_tx0.name] = coinjoin.whirlpool_tx0.version
+    for rule in rules.values():
+        versions.update(rule.versions)
+    result = Validation(
+        parameters={"scenarios": list(scenarios), "seeds": list(range(1, seeds + 1)),
+                    "blocks": blocks, "scale": scale,
+                    "change": {name: rule.spec for name, rule in rules.items()}},
+        heuristics=dict(sorted(versions.items())),
+    )  # fmt: skip
+    for scenario in scenarios:
+        for seed in range(1, seeds + 1):
+            say(f"{scenario} seed {seed}")
+            result.runs.append(_one(scenario, seed, blocks, scale, rules, say))
+    return result
+
+
+def _one(
+    scenario: str,
+    seed: int,
+    blocks: int,
+    scale: float,
+    rules: dict[str, Heuristic],
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    from chaintrail.sim import simulate
+
+    with tempfile.TemporaryDirectory(prefix="chaintrail-validate-") as tmp:
+        root = Path(tmp)
+        sim = simulate(scenario, root / "economy", seed=seed, blocks=blocks, scale=scale)
+        truth = sim.truth
+        owner, names = _owners(truth)
+        with Workspace.create(root / "base") as ws:
+            ws.ingest.files([root / "economy" / "blocks"])
+        clustering: dict[str, Any] = {}
+        configs: list[tuple[str, Heuristic | None]] = [(MULTI_INPUT, None)]
+        configs += [(f"{MULTI_INPUT} + {name}", rule) for name, rule in rules.items()]
+        run_json: dict[str, Any] = {}
+        for label, rule in configs:
+            say(f"{scenario} seed {seed}: cluster {label}")
+            work = root / f"ws-{len(clustering)}"
+            shutil.copytree(root / "base", work)
+            with Workspace.open(work, write=True) as ws:
+                run = ws.clusters.build(change=rule)
+                score = score_clustering(_assignments(ws, owner), names).to_json()
+                score["links"] = run.links_added
+                score["guard_warnings"] = len(run.warnings)
+                clustering[label] = score
+                if rule is None:
+                    cj = score_coinjoins(_truth_coinjoins(truth), _detected(ws)).to_json()
+                    say(f"{scenario} seed {seed}: change heuristics")
+                    change = _score_change(ws, truth, rules)
+                    run_json = {"transactions": sim.transactions, "addresses": run.addresses,
+                                "entities": sim.entities, "blocks": sim.blocks}  # fmt: skip
+            shutil.rmtree(work)
+    return {"scenario": scenario, "seed": seed, "sizes": run_json, "clustering": clustering,
+            "coinjoins": cj, "change": change}  # fmt: skip
+
+
+def _owners(truth: Path) -> tuple[dict[str, str], dict[str, str]]:
+    owner: dict[str, str] = {}
+    names: dict[str, str] = {}
+    with (truth / "addresses.csv").open(newline="") as f:
+        for r in csv.DictReader(f):
+            owner[r["address"]] = r["entity_id"]
+            names[r["entity_id"]] = f"{r['entity_name']} ({r['entity_kind']})"
+    return owner, names
+
+
+def _assignments(ws: Workspace, owner: dict[str, str]) -> Iterable[tuple[int, str]]:
+    """(cluster, entity) per clustered address; an address the truth does not know (none in a
+    simulated economy) is its own entity so it can never count as a correct pair."""
+    for address, cluster_id in ws.con.execute(
+        "select a.address, c.cluster_id from clusters c join addresses a on a.id = c.address_id"
+    ).fetchall():
+        yield int(cluster_id), owner.get(address, f"unknown:{address}")
+
+
+def _truth_coinjoins(truth: Path) -> dict[str, tuple[str, bool]]:
+    with (truth / "coinjoins.csv").open(newline="") as f:
+        return {r["txid"]: (r["kind"], r["is_coinjoin"] == "true") for r in csv.DictReader(f)}
+
+
+def _detected(ws: Workspace) -> dict[str, tuple[str, bool]]:
+    return {
+        t: (k, bool(cj))
+        for t, k, cj in ws.con.execute("select txid, kind, is_coinjoin from coinjoins").fetchall()
+    }
+
+
+def _score_change(ws: Workspace, truth: Path, rules: dict[str, Heuristic]) -> dict[str, Any]:
+    with (truth / "change.csv").open(newline="") as f:
+        change = {r["txid"]: (int(r["change_vout"]) if r["change_vout"] else None)
+                  for r in csv.DictReader(f)}  # fmt: skip
+    views = list(tx_views(ws))
+    evaluated = {tx.txid: change.get(tx.txid) for tx in views}
+    out: dict[str, Any] = {}
+    for name, rule in rules.items():
+        answers: dict[str, int | None] = {}
+        for tx in views:
+            cands = rule(tx).candidates
+            answers[tx.txid] = next(iter(cands)) if len(cands) == 1 else None
+        out[name] = score_change(evaluated, answers).to_json()
+    return out
+
+
+def tx_views(ws: Workspace) -> Iterable[TxView]:
+    """Every best-chain transaction clustering asks a change rule about (not a coinbase, at
+    least 2 outputs, not labelled a CoinJoin), with the context the builder gives (first
+    appearance of each output's address, shape of the spending transaction). Needs a clustering
+    run (the ``addresses`` and ``coinjoins`` tables)."""
+    q = ws.con.execute
+    q(f"""create or replace temp table _validate_txs as
+          select txid from transactions where not is_coinbase and output_count >= 2
+            and block_hash not in {STALE} and block_hash in (select hash from blocks
+                                                              where in_best_chain)
+            and txid not in (select txid from coinjoins where is_coinjoin)""")  # fmt: skip
+    ins: dict[str, list[InputView]] = {}
+    for txid, address, value, script_type in q(
+        f"""select txid, address, value, script_type from inputs
+            where txid in (select txid from _validate_txs) and not is_coinbase
+              and block_hash not in {STALE} order by txid, "index" """
+    ).fetchall():
+        ins.setdefault(txid, []).append(InputView(address, value, script_type))
+    outs: dict[str, list[OutputView]] = {}
+    heights: dict[str, int | None] = {}
+    for txid, vout, address, value, script_type, h, seen, n_in, n_out in q(
+        f"""select o.txid, o.vout, o.address, o.value, o.script_type, o.block_height,
+                   a.first_txid <> o.txid, t2.input_count, t2.output_count
+            from outputs o
+            left join addresses a on a.address = o.address
+            left join (select * from inputs where block_hash not in {STALE}) s
+                   on s.spent_txid = o.txid and s.spent_vout = o.vout
+            left join transactions t2 on t2.txid = s.txid and t2.block_hash = s.block_hash
+            where o.txid in (select txid from _validate_txs) and o.block_hash not in {STALE}
+            order by o.txid, o.vout"""
+    ).fetchall():
+        spent = None if n_in is None else (int(n_in), int(n_out))
+        outs.setdefault(txid, []).append(OutputView(vout, address, value, script_type, seen, spent))
+        heights[txid] = h
+    q("drop table _validate_txs")
+    for txid in sorted(outs):
+        if txid in ins:
+            yield TxView(txid, tuple(ins[txid]), tuple(outs[txid]), heights[txid])
+
+
+def _cell(i: dict[str, Any]) -> str:
+    if i["mean"] is None:
+        return "n/a"
+    if i["low"] is None:
+        return f"{i['mean']:.4f}"
+    return f"{i['mean']:.4f} ± {i['high'] - i['mean']:.4f}"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The summary of a results file as the Markdown tables of docs/validation.md."""
+    lines: list[str] = []
+    for scenario, s in data["summary"].items():
+        runs = [r for r in data["runs"] if r["scenario"] == scenario]
+        lines += [f"#### `{scenario}`", "",
+                  "| configuration | precision | recall | false-merge rate | largest false merge |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for cfg, m in s["clustering"].items():
+            worst = max((r["clustering"][cfg]["largest_false_merge"] or {"size": 0, "entities": {}}
+                         for r in runs), key=lambda x: x["size"])  # fmt: skip
+            lfm = "none" if not worst["size"] else (
+                f"{worst['size']} addresses, {len(worst['entities'])} entities "
+                f"({', '.join(list(worst['entities'])[:2])}, ...)")  # fmt: skip
+            lines.append(f"| {cfg} | {_cell(m['precision'])} | {_cell(m['recall'])} | "
+                         f"{_cell(m['false_merge_rate'])} | {lfm} |")  # fmt: skip
+        lines += [
+            "",
+            "| CoinJoin kind | truth | detected | precision | recall |",
+            "|---|---|---|---|---|",
+        ]
+        for kind, m in s["coinjoins"].items():
+            if kind == "fake_not_labelled":
+                continue
+            tot = [r["coinjoins"]["any"] if kind == "any"
+                   else r["coinjoins"]["kinds"].get(kind, {}) for r in runs]  # fmt: skip
+            lines.append(f"| {kind} | {sum(t.get('truth', 0) for t in tot)} | "
+                         f"{sum(t.get('detected', 0) for t in tot)} | {_cell(m['precision'])} | "
+                         f"{_cell(m['recall'])} |")  # fmt: skip
+        fakes = sum(r["coinjoins"]["fake_total"] for r in runs)
+        right = sum(r["coinjoins"]["fake_not_labelled"] for r in runs)
+        lines += ["", f"Fake CoinJoins not labelled a CoinJoin: {right}/{fakes}.", "",
+                  "| change heuristic | evaluated | answered | precision | recall |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for name, m in s["change"].items():
+            ev = sum(r["change"][name]["transactions"] for r in runs)
+            ans = sum(r["change"][name]["answered"] for r in runs)
+            lines.append(f"| {name} | {ev} | {ans} | {_cell(m['precision'])} | "
+                         f"{_cell(m['recall'])} |")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
