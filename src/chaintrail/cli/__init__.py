@@ -19,7 +19,7 @@ from pathlib import Path
 import typer
 from rich.logging import RichHandler
 
-from chaintrail.cli import cluster, ingest, lookup, simulate, store, tags, validate
+from chaintrail.cli import cluster, ingest, lookup, simulate, store, tags, trace, validate
 from chaintrail.cli._common import State, console_err
 from chaintrail.errors import ChaintrailError
 from chaintrail.workspace import default_path
@@ -63,6 +63,7 @@ app.command("cluster")(cluster.cluster)
 app.command("explain")(cluster.explain)
 app.command("cluster-info")(cluster.cluster_info)
 app.command("validate")(validate.validate)
+app.command("trace")(trace.trace)
 
 
 def _log_to_stderr(*, debug: bool) -> None:
