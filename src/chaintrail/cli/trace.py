@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from chaintrail.cli._common import btc, console, open_workspace, print_json
@@ -82,7 +83,7 @@ def _render(result: Trace) -> None:
              if reason not in ("attributed", "listed") and amount]  # fmt: skip
     for name, amount in rows:
         share = f"{100 * amount / total:.1f}%" if total and result.conserved else ""
-        table.add_row(name, btc(amount), share)
+        table.add_row(escape(name), btc(amount), share)
     console.print(table)
     if result.conserved is not None:
         console.print(f"accounted {btc(result.accounted())} of {btc(total)}")

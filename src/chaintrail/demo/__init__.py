@@ -2,8 +2,9 @@
 
 ``python -m chaintrail.demo`` (what ``make demo`` runs) creates ``./demo-workspace`` from the
 first 4,313 mainnet blocks (shipped, MIT; see PROVENANCE.md here), adds the modern segwit blocks
-of ``../shared/data`` when that folder exists, and prints the store's stats and the first
-person-to-person bitcoin payment (block 170, Satoshi to Hal Finney).
+of ``../shared/data`` when that folder exists, and prints the store's stats, the first
+person-to-person bitcoin payment (block 170, Satoshi to Hal Finney), the address clusters with
+the evidence linking two addresses, and a FIFO trace of that payment's change.
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ def run() -> int:
         ["stats"],
         ["tx", FAMOUS_TXID],
         ["address", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--limit", "5"],
+        ["cluster"],
+        # Block 496: one transaction spends coins of three addresses (multi-input evidence).
+        ["explain", "18SH9vwx24L5cTabfkgtGMjF8A56pD9AUJ", "1ByLSV2gLRcuqUmfdYcpPQH8Npm8cccsFg"],
+        ["trace", "--from", f"{FAMOUS_TXID}:1", "--max-hops", "5"],
     ]
     for step in steps:
         print(f"\n$ chaintrail -w {workspace} {' '.join(step)}", flush=True)
