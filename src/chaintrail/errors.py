@@ -14,13 +14,18 @@ the leaf classes; only the CLI and web edges translate them::
     │   ├── BlockParseError              truncated/corrupt raw block bytes (file, offset)
     │   ├── MerkleMismatchError          a block whose transactions do not hash to its merkle root
     │   ├── InvalidSourceDataError       non-JSON or wrong-shape JSON (file, line, field)
+    │   ├── BlocksciTableMissingError  MalformedBlocksciRowError   BlockSci table folders
+    │   ├── InvalidEthDataError  MalformedEthRecordError   Ethereum files, records
     │   ├── ChainMismatchError           a node on another network than the store
     │   ├── NodeConfigError              a node URL, cookie file or credentials that cannot work
     │   ├── TagFileError  UnsupportedTagFormatError  InvalidTagOptionError   tag imports
+    │   ├── ReportFileError  ReportMappingError  CaseExistsError   victim reports, cases
     │   ├── UnknownScenarioError         a simulator scenario name that does not exist
+    │   ├── NoPaymentsError  InvalidTraceOptionError   trace/path sources and options
     │   └── UnknownPolicyError           a trace policy name that is not registered
     ├── NotFoundError                    exit 1 / 404
     │   ├── TxNotFoundError  AddressNotFoundError  TableNotFoundError
+    │   ├── CaseNotFoundError            cases show with an unknown report or case id
     ├── WorkspaceError                   exit 3 / 409
     │   ├── WorkspaceNotFoundError  WorkspaceExistsError  WorkspaceLockedError
     │   ├── SchemaTooNewError  MigrationFailedError  WorkspaceStorageError
@@ -212,6 +217,72 @@ class UnknownPolicyError(UsageError):
         self.known = known
 
 
+class BlocksciTableMissingError(UsageError):
+    """A BlockSci table folder without one of the five tables, or a table with other columns."""
+
+    code = "blocksci_table_missing"
+
+    def __init__(self, folder: str, reason: str) -> None:
+        self.folder = folder
+        self.reason = reason
+        super().__init__(
+            f"{folder}: {reason}.",
+            hint="Give the folder holding tx_hash.csv, tx_height.csv, adr_hash.csv, "
+            "tx_output.csv and tx_input.csv (or a folder with one such folder per year).",
+        )
+
+
+class MalformedBlocksciRowError(UsageError):
+    """A row of a BlockSci table that does not parse or contradicts the other tables or the raw
+    blocks in the store. Nothing of the folder is stored."""
+
+    code = "malformed_blocksci_row"
+
+    def __init__(self, source: str, line: int, reason: str) -> None:
+        self.source = source
+        self.line = line
+        self.reason = reason
+        super().__init__(
+            f"{source}, line {line}: {reason}.",
+            hint="Fix or re-export the table; nothing of this folder was stored.",
+        )
+
+
+class InvalidEthDataError(UsageError):
+    """An Ethereum input file that is not JSON, or not a JSON-RPC answer or ethereum-etl export
+    chaintrail can read."""
+
+    code = "invalid_eth_data"
+
+    def __init__(self, source: str, reason: str, *, line: int | None = None) -> None:
+        self.source = source
+        self.reason = reason
+        self.line = line
+        where = source if line is None else f"{source}, line {line}"
+        super().__init__(
+            f"{where}: {reason}.",
+            hint="Give saved JSON-RPC answers (eth_getBlockByNumber, eth_getTransactionReceipt, "
+            "eth_getBlockReceipts, debug_traceBlockByNumber, trace_block) to 'ingest eth-files', "
+            "ethereum-etl JSON-lines exports to 'ingest eth-etl'.",
+        )
+
+
+class MalformedEthRecordError(UsageError):
+    """One Ethereum record (block, transaction, receipt, log, trace) with a field that does not
+    decode. Ingest keeps such a record in ``eth_rejects`` with this message and goes on."""
+
+    code = "malformed_eth_record"
+
+    def __init__(self, kind: str, field: str, reason: str) -> None:
+        self.kind = kind
+        self.field = field
+        self.reason = reason
+        super().__init__(
+            f"Malformed {kind}: {field} {reason}.",
+            hint="The record is kept in eth_rejects with this reason; check the source.",
+        )
+
+
 class InvalidOutPointError(UsageError):
     """A trace source that is not ``TXID:VOUT`` (64 hex digits, a colon, a non-negative vout)."""
 
@@ -241,6 +312,80 @@ class OutPointNotFoundError(UsageError):
         super().__init__(
             f"{what}: cannot trace from {outpoint}.",
             hint="Check the outpoint, or ingest the block that contains the transaction.",
+        )
+
+
+class NoPaymentsError(UsageError):
+    """A trace or path source (an address or cluster) that received nothing in the store's best
+    chain, at all or within the time window given."""
+
+    code = "no_payments"
+
+    def __init__(self, chain: str, subject: str, *, window: str | None = None) -> None:
+        self.chain = chain
+        self.subject = subject
+        self.window = window
+        what = (f"{subject} does not appear in the {chain} store" if window is None
+                else f"{subject} received no payment {window} in the {chain} store")  # fmt: skip
+        super().__init__(
+            f"{what}: nothing to trace from.",
+            hint="Check the address (or cluster id) and the --since/--until window, or ingest "
+            "the blocks where it was paid.",
+        )
+
+
+class InvalidTraceOptionError(UsageError):
+    """Trace or path options that contradict each other or do not parse (a time bound, a
+    window whose start is after its end, two kinds of source at once)."""
+
+    code = "invalid_trace_option"
+
+    def __init__(self, problem: str, hint: str) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}.", hint=hint)
+
+
+class ReportFileError(UsageError):
+    """A victim-report file that cannot be imported at all: missing, unreadable, not CSV/XLSX/
+    JSON, or without the columns its mapping names. (Single bad rows are rejected and kept.)"""
+
+    code = "invalid_report_file"
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{path}: {reason}.",
+            hint="Fix the file or its column mapping (--map COLUMN=FIELD, --mapping FILE) and "
+            "import again; nothing was imported by this command.",
+        )
+
+
+class CaseExistsError(UsageError):
+    """Opening a case with an id that a case or report already has."""
+
+    code = "case_exists"
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(
+            f"A case or report with id {case_id!r} already exists.",
+            hint="Choose another case id; 'chaintrail cases list' shows the ids in use.",
+        )
+
+
+class ReportMappingError(UsageError):
+    """A column mapping for ``cases import`` that cannot work."""
+
+    code = "invalid_report_mapping"
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(
+            f"Report column mapping: {problem}.",
+            hint="Map file columns to the intake fields report_id, reported_at, victim_name, "
+            "country, chain, asset, amount, tx_hash, from_address, to_address, description "
+            "(see docs/cases.md).",
         )
 
 
@@ -363,6 +508,20 @@ class ClusterNotFoundError(NotFoundError):
             f"No cluster with id {cluster_id}.",
             hint="Cluster ids are address ids: see 'chaintrail address ADDR' or "
             "'chaintrail export clusters'.",
+        )
+
+
+class CaseNotFoundError(NotFoundError):
+    """``cases show`` with an id that is neither a report nor a case of the workspace."""
+
+    code = "case_not_found"
+
+    def __init__(self, identifier: str) -> None:
+        self.identifier = identifier
+        super().__init__(
+            f"No report or case with id {identifier!r}.",
+            hint="See 'chaintrail cases list' for the ids; rejected rows are listed by "
+            "'chaintrail cases rejected'.",
         )
 
 
@@ -500,6 +659,20 @@ class ReorgTooDeepError(SourceError):
             f"{fork_height:,}; reorgs deeper than {limit:,} blocks are not rolled back.",
             hint="Check that the node is on the same chain and fully synced; if the reorg is "
             "real, re-run with CHAINTRAIL_MAX_REORG_DEPTH set above the depth.",
+        )
+
+
+class FetchNeedsWriteError(SourceError):
+    """On-demand fetching stores what it fetches, so it needs the workspace open for writing."""
+
+    code = "fetch_needs_write"
+    exit_code = 2
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"Fetching missing spends from {url} needs the workspace open for writing.",
+            hint="Open the workspace with write=True, or trace offline (--offline, offline=True).",
         )
 
 

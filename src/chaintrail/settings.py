@@ -10,12 +10,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from chaintrail.errors import UsageError
 
 
 def _setting(default: int, help: str) -> int:
     return field(default=default, metadata={"help": help})
+
+
+def _text_setting(help: str) -> str | None:
+    """A text setting; unset (or empty in the environment) is None."""
+    return field(default=None, metadata={"help": help, "text": True})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +50,22 @@ class Settings:
     cluster_guard_blocks: int = _setting(
         1_000, "Clustering checks the supercluster guard after every this many blocks."
     )
+    esplora_url: str | None = _text_setting(
+        "Esplora REST server (electrs/mempool API) that traces fetch missing spends from."
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Defaults overridden by ``CHAINTRAIL_<NAME>`` environment variables."""
         env = os.environ if env is None else env
-        values: dict[str, int] = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
             name = f"CHAINTRAIL_{f.name.upper()}"
             raw = env.get(name)
             if raw is None:
+                continue
+            if f.metadata.get("text"):
+                values[f.name] = raw.strip() or None
                 continue
             try:
                 values[f.name] = int(raw)

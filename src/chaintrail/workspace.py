@@ -31,11 +31,15 @@ from chaintrail.store import migrations
 from chaintrail.store.duck import connect
 
 if TYPE_CHECKING:
+    from chaintrail.cases.service import CaseService
     from chaintrail.chains.btc.view import BtcView
     from chaintrail.clustering.service import ClusterService
+    from chaintrail.ingest.eth.service import EthIngest
     from chaintrail.ingest.pipeline import BtcIngest
     from chaintrail.store.export import ExportResult
     from chaintrail.tags.service import TagService
+    from chaintrail.trace.backward import BackwardTrace
+    from chaintrail.trace.paths import PathSearch
     from chaintrail.trace.policies import TracePolicy
     from chaintrail.trace.result import Trace
     from chaintrail.trace.stops import Stop
@@ -154,6 +158,13 @@ class Workspace:
         return BtcIngest(self)
 
     @property
+    def eth_ingest(self) -> EthIngest:
+        """Writing Ethereum data (saved JSON-RPC answers, ethereum-etl exports) into the store."""
+        from chaintrail.ingest.eth.service import EthIngest
+
+        return EthIngest(self)
+
+    @property
     def tags(self) -> TagService:
         """Attribution: import TagPacks, OFAC and address lists; tags by address; export."""
         from chaintrail.tags.service import TagService
@@ -167,6 +178,13 @@ class Workspace:
 
         return ClusterService(self)
 
+    @property
+    def cases(self) -> CaseService:
+        """Victim reports: import (write), verify on chain (write), list, show."""
+        from chaintrail.cases.service import CaseService
+
+        return CaseService(self)
+
     def trace(
         self,
         start: Iterable[object] | str,
@@ -174,11 +192,77 @@ class Workspace:
         policy: TracePolicy | None = None,
         stop: Stop | None = None,
         budget: int | None = None,
+        offline: bool = False,
+        esplora_url: str | None = None,
     ) -> Trace:
-        """Trace outpoints (``TXID:VOUT``) forward (see :func:`chaintrail.trace.engine.trace`)."""
+        """Trace outpoints (``TXID:VOUT``) forward (see :func:`chaintrail.trace.engine.trace`).
+
+        Spends missing from the store are fetched from ``esplora_url`` (default: the
+        ``esplora_url`` setting) unless ``offline``; fetching needs ``write=True``.
+        """
         from chaintrail.trace.engine import trace
 
-        return trace(self, start, policy=policy, stop=stop, budget=budget)
+        url = esplora_url or self.settings.esplora_url
+        if offline or not url:
+            from chaintrail.ingest.blocksci import SpentOutside
+
+            # Outputs a table source says were spent after its data end: data_end, not unspent.
+            outside = None if offline else SpentOutside.for_store(self.con)
+            return trace(
+                self, start, policy=policy, stop=stop, budget=budget, offline=offline,
+                fetcher=outside,
+            )  # fmt: skip
+        from chaintrail.ingest.sources.esplora import open_trace_fetcher
+
+        with open_trace_fetcher(self, url) as fetcher:
+            return trace(self, start, policy=policy, stop=stop, budget=budget, fetcher=fetcher)
+
+    def trace_back(
+        self,
+        target: Iterable[object] | str,
+        *,
+        policy: TracePolicy | None = None,
+        stop: Stop | None = None,
+        budget: int | None = None,
+    ) -> BackwardTrace:
+        """Trace outputs (``TXID:VOUT``) backward to their origins (see
+        :func:`chaintrail.trace.backward.trace_back`)."""
+        from chaintrail.trace.backward import trace_back
+
+        return trace_back(self, target, policy=policy, stop=stop, budget=budget)
+
+    def received(
+        self,
+        *,
+        address: str | None = None,
+        cluster: int | None = None,
+        since: str | int | None = None,
+        until: str | int | None = None,
+    ) -> list[str]:
+        """Outpoints paying an address or cluster in a time window, as trace sources (see
+        :func:`chaintrail.trace.sources.received`)."""
+        from chaintrail.trace.sources import Window, received
+
+        window = Window.parse(since, until)
+        return received(self, address=address, cluster=cluster, window=window)
+
+    def paths(
+        self,
+        source: str,
+        target: str,
+        *,
+        max_hops: int = 6,
+        since: str | int | None = None,
+        until: str | int | None = None,
+        limit: int = 10,
+    ) -> PathSearch:
+        """Shortest transaction paths between two addresses or ``cluster:ID`` (see
+        :func:`chaintrail.trace.paths.find_paths`)."""
+        from chaintrail.trace.paths import find_paths
+        from chaintrail.trace.sources import Window
+
+        window = Window.parse(since, until)
+        return find_paths(self, source, target, max_hops=max_hops, window=window, limit=limit)
 
     def export(
         self,

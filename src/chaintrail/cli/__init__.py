@@ -19,7 +19,19 @@ from pathlib import Path
 import typer
 from rich.logging import RichHandler
 
-from chaintrail.cli import cluster, ingest, lookup, simulate, store, tags, trace, validate
+from chaintrail.cli import (
+    cases,
+    cluster,
+    ingest,
+    ingest_eth,
+    lookup,
+    paths,
+    simulate,
+    store,
+    tags,
+    trace,
+    validate,
+)
 from chaintrail.cli._common import State, console_err
 from chaintrail.errors import ChaintrailError
 from chaintrail.workspace import default_path
@@ -56,14 +68,19 @@ app.command("stats")(store.stats)
 app.command("export")(store.export)
 app.command("tx")(lookup.tx)
 app.command("address")(lookup.address)
+ingest.app.command("eth-files")(ingest_eth.eth_files)
+ingest.app.command("eth-etl")(ingest_eth.eth_etl)
+ingest.app.command("eth-rpc")(ingest_eth.eth_rpc)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(tags.app, name="tags")
+app.add_typer(cases.app, name="cases")
 app.command("simulate")(simulate.simulate)
 app.command("cluster")(cluster.cluster)
 app.command("explain")(cluster.explain)
 app.command("cluster-info")(cluster.cluster_info)
 app.command("validate")(validate.validate)
 app.command("trace")(trace.trace)
+app.command("paths")(paths.paths)
 
 
 def _log_to_stderr(*, debug: bool) -> None:

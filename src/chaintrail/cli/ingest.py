@@ -75,6 +75,77 @@ def btc_rpc(
     _print(report, json_out)
 
 
+@app.command("blocksci-tables")
+def blocksci_tables(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(
+        ...,
+        help="Folder of BlockSci tables (tx_hash, tx_height, adr_hash, tx_output, tx_input "
+        "CSVs), or a folder of such year folders.",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Ingest a normalized BlockSci table export (raw blocks already stored win)."""
+    with open_workspace(ctx, write=True) as ws:
+        reports = ws.ingest.blocksci_tables(folder)
+    if json_out:
+        print_json({"folders": [r.to_json() for r in reports]})
+        return
+    for r in reports:
+        if r.unchanged:
+            console.print(f"{r.folder}: already stored, nothing changed.")
+            continue
+        console.print(
+            f"{r.folder}: {r.transactions:,} transactions ({r.transactions_from_raw:,} already "
+            f"stored from raw blocks), {r.outputs:,} outputs, {r.inputs:,} inputs; added "
+            f"{r.blocks_added:,} synthetic blocks, {r.transactions_added:,} transactions in "
+            f"{r.seconds:.1f} s. Txids: {r.txids_repaired:,} repaired from raw blocks, "
+            f"{r.txids_truncated:,} left truncated (63 hex characters). {r.duplicate_rows:,} "
+            f"duplicate rows kept once, {r.unknown_address_rows:,} rows without address, "
+            f"{r.spent_outside:,} outputs spent after the tables end."
+        )
+
+
+@app.command("esplora")
+def esplora(
+    ctx: typer.Context,
+    txids: list[str] = typer.Option(..., "--tx", help="A txid to fetch (repeat for several)."),
+    url: str = typer.Option(
+        None,
+        "--url",
+        help="Esplora REST API base URL, e.g. http://127.0.0.1:3002 [default: the esplora_url "
+        "setting].",
+        show_default=False,
+    ),
+    timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each request."),
+    retries: int = typer.Option(
+        3, "--retries", help="Retries (exponential backoff) on connection errors, 429 and 5xx."
+    ),
+    keep_raw: bool = typer.Option(
+        True,
+        "--keep-raw/--no-keep-raw",
+        help="Archive each response (gzip, by SHA-256) under WORKSPACE/raw as evidence.",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Fetch named transactions (with their block headers) from an Esplora server."""
+    from chaintrail.ingest.sources.esplora import fetch_txs
+
+    with open_workspace(ctx, write=True) as ws:
+        report = fetch_txs(
+            ws, url or ws.settings.esplora_url or "", txids, keep_raw=keep_raw, timeout=timeout,
+            retries=retries,
+        )  # fmt: skip
+    if json_out:
+        print_json(report.to_json())
+        return
+    console.print(
+        f"Fetched {len(report.fetched):,} transactions ({len(report.already_stored):,} already "
+        f"stored, {len(report.unconfirmed):,} unconfirmed and not stored) into "
+        f"{report.blocks_added:,} new partial blocks."
+    )
+
+
 def _print(report: IngestReport, json_out: bool) -> None:
     if json_out:
         print_json(report.to_json())

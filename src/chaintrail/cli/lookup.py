@@ -22,8 +22,10 @@ def tx(
         return
     height = "?" if t.block_height is None else f"{t.block_height:,}"
     console.print(f"[bold]tx[/] {t.txid}")
-    console.print(f"block {height} {t.block_hash}  {t.block_time:%Y-%m-%d %H:%M:%S} UTC")
-    console.print(f"fee {btc(t.fee)}   size {t.size} B, vsize {t.vsize} vB")
+    when = "time unknown" if t.block_time is None else f"{t.block_time:%Y-%m-%d %H:%M:%S} UTC"
+    console.print(f"block {height} {t.block_hash}  {when}")
+    size = "size unknown" if t.size is None else f"size {t.size} B, vsize {t.vsize} vB"
+    console.print(f"fee {btc(t.fee)}   {size}")
     ins = Table(title="inputs")
     for col in ("#", "spends", "address", "value"):
         ins.add_column(col, overflow="fold")

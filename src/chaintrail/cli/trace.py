@@ -1,4 +1,6 @@
-"""``chaintrail trace``: follow the money forward from victims' payments (one ``ws.trace`` call)."""
+"""``chaintrail trace``: follow the money forward from victims' payments, or backward to where
+it came from (one ``ws.trace`` / ``ws.trace_back`` call; sources by address through
+``ws.received``)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from chaintrail.cli._common import btc, console, open_workspace, print_json
-from chaintrail.trace import Stop, policy
+from chaintrail.errors import InvalidTraceOptionError
+from chaintrail.settings import Settings
+from chaintrail.trace import BackwardTrace, Flow, Stop, Trace, policy
 from chaintrail.trace.engine import DEFAULT_MAX_HOPS
-from chaintrail.trace.result import Trace
 from chaintrail.trace.stops import DEFAULT_STOP_CATEGORIES
+
+_DIRECTIONS = ("forward", "backward")
 
 
 def trace(
@@ -24,6 +29,21 @@ def trace(
     ),
     from_file: Path = typer.Option(
         None, "--from-file", help="A file of source outpoints, one TXID:VOUT per line."
+    ),
+    from_address: str = typer.Option(
+        None, "--from-address", help="Trace every payment this address received (see --since)."
+    ),
+    from_cluster: int = typer.Option(
+        None, "--from-cluster", help="Trace every payment any address of this cluster received."
+    ),
+    since: str = typer.Option(
+        None, "--since", help="Payments in blocks from this height, date or date-time with zone."
+    ),
+    until: str = typer.Option(
+        None, "--until", help="Payments in blocks up to this height, date or date-time with zone."
+    ),
+    direction: str = typer.Option(
+        "forward", "--direction", help="forward (where it went) or backward (where it came from)."
     ),
     policy_name: str = typer.Option(
         "fifo", "--policy", help="fifo, lifo, haircut, poison or tiho (see docs/trace-policies.md)."
@@ -38,28 +58,89 @@ def trace(
         help="Tag categories that end a branch (comma-separated; direct or through the cluster).",
     ),
     budget: int = typer.Option(None, "--budget", help="Most transactions to split."),
+    offline: bool = typer.Option(
+        False,
+        "--offline",
+        help="Never fetch spends missing from the store from an Esplora server; an output with "
+        "no spend in the store then stops as data_end (its spend cannot be told).",
+    ),
+    esplora_url: str = typer.Option(
+        None,
+        "--esplora-url",
+        help="Esplora REST API to fetch missing spends from [default: the esplora_url setting].",
+        show_default=False,
+    ),
     output: Path = typer.Option(None, "-o", "--output", help="Also write the JSON to this file."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Trace funds forward from outpoints to exchanges, unspent coins and stops."""
+    """Trace funds forward from outpoints to exchanges, unspent coins and stops — or backward
+    to coinbases and attributed sources."""
+    if direction not in _DIRECTIONS:
+        raise InvalidTraceOptionError(
+            f"unknown --direction {direction!r}", "Use --direction forward or backward."
+        )
     starts = list(sources or [])
     if from_file is not None:
         starts += [line.strip() for line in from_file.read_text().splitlines() if line.strip()]
-    if not starts:
-        raise typer.BadParameter("give at least one --from TXID:VOUT or --from-file FILE")
+    given = [name for name, on in (("--from/--from-file", bool(starts)),
+                                   ("--from-address", from_address is not None),
+                                   ("--from-cluster", from_cluster is not None)) if on]  # fmt: skip
+    if len(given) > 1:
+        raise InvalidTraceOptionError(
+            f"{' and '.join(given)} cannot be combined", "Give one kind of source per trace."
+        )
+    if not given:
+        raise typer.BadParameter(
+            "give at least one --from TXID:VOUT, --from-file FILE, --from-address ADDR or "
+            "--from-cluster ID"
+        )
+    if starts and (since is not None or until is not None):
+        raise InvalidTraceOptionError(
+            "--since/--until select payments to an address or cluster, not outpoints",
+            "Use them with --from-address or --from-cluster.",
+        )
     stop = Stop.hops(max_hops) | Stop.at_tag([c for c in stop_at.split(",") if c]) | Stop.hub()
     stop = stop | Stop.coinjoin()
     if min_amount is not None:
         stop = stop | Stop.below(min_amount)
-    with open_workspace(ctx) as ws:
-        result = ws.trace(starts, policy=policy(policy_name), stop=stop, budget=budget)
+    pol = policy(policy_name)
+    # Fetched transactions are stored: a forward trace that may fetch opens the store for writing.
+    fetching = direction == "forward" and not offline
+    fetching = fetching and bool(esplora_url or Settings.from_env().esplora_url)
+    with open_workspace(ctx, write=fetching) as ws:
+        if not starts:
+            starts = ws.received(address=from_address, cluster=from_cluster, since=since,
+                                 until=until)  # fmt: skip
+        result: Trace | BackwardTrace
+        if direction == "backward":
+            result = ws.trace_back(starts, policy=pol, stop=stop, budget=budget)
+        else:
+            result = ws.trace(starts, policy=pol, stop=stop, budget=budget, offline=offline,
+                              esplora_url=esplora_url)  # fmt: skip
     data = result.to_json()
     if output is not None:
         output.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
     if json_out:
         print_json(data)
+    elif isinstance(result, BackwardTrace):
+        _render_back(result)
     else:
         _render(result)
+
+
+def _entity(flow: Flow) -> str:
+    a = flow.attribution
+    return f"{a.label} ({a.category})" if a is not None else flow.address or "?"
+
+
+def _table(title: str, col: str, rows: list[tuple[str, int]], total: int, shares: bool) -> None:
+    table = Table(title=title)
+    for name in (col, "amount", "share"):
+        table.add_column(name, overflow="fold")
+    for name, amount in rows:
+        share = f"{100 * amount / total:.1f}%" if total and shares else ""
+        table.add_row(escape(name), btc(amount), share)
+    console.print(table)
 
 
 def _render(result: Trace) -> None:
@@ -70,20 +151,28 @@ def _render(result: Trace) -> None:
     )
     by_entity: dict[str, int] = defaultdict(int)
     for flow in result.endpoints:
-        a = flow.attribution
-        name = flow.address or "?"
-        if a is not None:
-            name = f"{a.label} ({a.category})"
-        by_entity[name] += flow.amount
-    table = Table(title="where the money went")
-    for col in ("to", "amount", "share"):
-        table.add_column(col, overflow="fold")
+        by_entity[_entity(flow)] += flow.amount
     rows = sorted(by_entity.items(), key=lambda kv: -kv[1])
     rows += [(f"[{reason}]", amount) for reason, amount in result.amounts.items()
              if reason not in ("attributed", "listed") and amount]  # fmt: skip
-    for name, amount in rows:
-        share = f"{100 * amount / total:.1f}%" if total and result.conserved else ""
-        table.add_row(escape(name), btc(amount), share)
-    console.print(table)
+    _table("where the money went", "to", rows, total, bool(result.conserved))
+    if result.conserved is not None:
+        console.print(f"accounted {btc(result.accounted())} of {btc(total)}")
+
+
+def _render_back(result: BackwardTrace) -> None:
+    total = result.target_amount
+    console.print(
+        f"[bold]{result.policy}[/] backward trace of {len(result.targets):,} output(s), "
+        f"{btc(total)} — {result.status}"
+    )
+    by_entity: dict[str, int] = defaultdict(int)
+    for flow in result.origins:
+        name = _entity(flow) if flow.reason != "coinbase" else f"{flow.address or '?'} (mined)"
+        by_entity[name] += flow.amount
+    rows = sorted(by_entity.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows += [(f"[{reason}]", amount) for reason, amount in result.amounts.items()
+             if reason not in ("attributed", "listed", "coinbase") and amount]  # fmt: skip
+    _table("where the money came from", "from", rows, total, bool(result.conserved))
     if result.conserved is not None:
         console.print(f"accounted {btc(result.accounted())} of {btc(total)}")

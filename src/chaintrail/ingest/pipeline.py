@@ -31,6 +31,7 @@ from chaintrail.ingest.writer import BlockWriter, WriteResult
 from chaintrail.store.duck import atomic
 
 if TYPE_CHECKING:
+    from chaintrail.ingest.blocksci import BlocksciReport
     from chaintrail.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,13 @@ class BtcIngest:
     def _mark_stale(self) -> None:
         with atomic(self.ws.con):
             bestchain.mark_stale(self.ws.con)
+
+    def blocksci_tables(self, path: str | Path) -> list[BlocksciReport]:
+        """Load normalized BlockSci table exports (a folder of the five CSVs, or a folder of
+        year folders): see :mod:`chaintrail.ingest.blocksci`. Idempotent."""
+        from chaintrail.ingest.blocksci import ingest_tables, table_folders
+
+        return [ingest_tables(self.ws, folder) for folder in table_folders(Path(path))]
 
     # --- node ----------------------------------------------------------------------------------
 

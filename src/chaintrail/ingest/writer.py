@@ -74,12 +74,13 @@ class BlockWriter:
 
     def write(self, batch: Sequence[SourcedBlock]) -> WriteResult:
         result = WriteResult()
-        fresh = self._new_blocks(batch)
+        fresh, partial = self._new_blocks(batch)
         result.blocks_skipped = len(batch) - len(fresh)
         if not fresh:
             return result
         con = self.con
         with atomic(con):
+            self._drop_partial(partial)
             for name in sorted({sb.network for sb in fresh}):
                 self._claim_network(name, fresh[0].source)
             prov_ids = [self._provenance_id(sb) for sb in fresh]
@@ -98,21 +99,30 @@ class BlockWriter:
 
     # --- steps ---------------------------------------------------------------------------------
 
-    def _new_blocks(self, batch: Sequence[SourcedBlock]) -> list[SourcedBlock]:
-        """The blocks of the batch not yet stored, each hash once."""
+    def _new_blocks(self, batch: Sequence[SourcedBlock]) -> tuple[list[SourcedBlock], list[str]]:
+        """The blocks of the batch not yet stored whole, each hash once, and which of them are
+        stored in part (transactions fetched on demand): the whole block replaces those."""
         hashes = list({sb.block.hash for sb in batch})
-        stored = {
-            row[0]
-            for row in self.con.execute(
-                "select hash from blocks where hash in (select unnest(?))", [hashes]
-            ).fetchall()
-        }
+        rows = self.con.execute(
+            "select hash, partial from blocks where hash in (select unnest(?))", [hashes]
+        ).fetchall()
+        stored = {str(h) for h, partial in rows if not partial}
+        partial = sorted(str(h) for h, is_partial in rows if is_partial)
         fresh: list[SourcedBlock] = []
         for sb in batch:
             if sb.block.hash not in stored:
                 stored.add(sb.block.hash)
                 fresh.append(sb)
-        return fresh
+        return fresh, partial
+
+    def _drop_partial(self, hashes: list[str]) -> None:
+        """Remove blocks held in part before their whole copy is inserted (their provenance
+        rows and archived answers stay: they are evidence of what was fetched)."""
+        if not hashes:
+            return
+        for table, column in (("inputs", "block_hash"), ("outputs", "block_hash"),
+                              ("transactions", "block_hash"), ("blocks", "hash")):  # fmt: skip
+            self.con.execute(f"delete from {table} where {column} in (select unnest(?))", [hashes])
 
     def _claim_network(self, name: str, source: str) -> None:
         """A workspace holds one network: the first ingest records it, later ones must match."""

@@ -39,6 +39,15 @@ _ORDER = {
     "provenance": "id",
     "reorgs": "detected_at",
     "clusters": "address_id",
+    "eth_blocks": "chain, number, hash",
+    "eth_transactions": "chain, block_number, block_hash, transaction_index",
+    "eth_receipts": "chain, block_number, block_hash, transaction_index",
+    "eth_logs": "chain, block_number, block_hash, log_index",
+    "token_transfers": "chain, block_number, block_hash, log_index",
+    "native_transfers": "chain, block_number, transaction_index nulls last, trace_address "
+    "nulls first, kind, to_address, value, source",
+    "tokens": "chain, address",
+    "eth_rejects": "chain, provenance_id, locator",
 }
 #: Tables exported through a query rather than column by column.
 _QUERIES = {
@@ -46,7 +55,11 @@ _QUERIES = {
     "join addresses a on a.id = c.address_id order by c.address_id",
 }
 _HEIGHT = {"blocks": "height", "transactions": "block_height", "inputs": "block_height",
-           "outputs": "block_height"}  # fmt: skip
+           "outputs": "block_height", "eth_blocks": "number",
+           **{t: "block_number" for t in ("eth_transactions", "eth_receipts", "eth_logs",
+                                          "token_transfers", "native_transfers")}}  # fmt: skip
+#: Parquet has no 128-bit integers (DuckDB would write DOUBLE and lose wei): exact text instead.
+_WIDE_TYPES = ("HUGEINT", "UHUGEINT")
 TABLES = tuple(_ORDER)
 FORMATS = ("csv", "parquet")
 
@@ -89,7 +102,16 @@ def export_table(
         ).fetchall()
         if with_provenance or r[0] not in _BOOKKEEPING
     ]
-    select = ", ".join(f'"{c}"' for c in columns)
+    wide = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_name = ? "
+            "and data_type in (select unnest(?))",
+            [table, list(_WIDE_TYPES)],
+        ).fetchall()
+    } if format == "parquet" else set()  # fmt: skip
+    select = ", ".join(f'cast("{c}" as varchar) as "{c}"' if c in wide else f'"{c}"'
+                       for c in columns)  # fmt: skip
     partitioned = format == "parquet" and path.suffix != ".parquet" and table in _HEIGHT
     if partitioned:
         select += f", ({_HEIGHT[table]} // {HEIGHT_RANGE}) * {HEIGHT_RANGE} as height_range"

@@ -13,6 +13,15 @@ accounting ``endpoints + unspent + fees + stopped == source amount``; a violatio
 :class:`~chaintrail.errors.TraceInvariantError`. The step budget ends a trace with status
 ``BUDGET_EXHAUSTED`` (the value still being followed is ``stopped`` with reason ``budget``),
 never with an exception.
+
+**On-demand fetching.** An output with no spender in the store is ``unspent`` only as far as the
+store knows. With a :class:`SpendFetcher` (an Esplora server, see
+:mod:`chaintrail.ingest.sources.esplora`) the engine asks the server about those outputs, one
+request per transaction: an output the server says is unspent is ``unspent``; one that a stop
+rule ends anyway is stopped with the server's spender and not fetched; the spender of any other
+is fetched into the store and the output classified again, so the trace continues exactly as if
+the store had held it. ``offline=True`` forbids fetching: such outputs stop as ``data_end``
+(their spend cannot be told), as do those the server could not answer for.
 """
 
 from __future__ import annotations
@@ -20,9 +29,9 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chaintrail.errors import InvalidOutPointError, OutPointNotFoundError, TraceInvariantError
 from chaintrail.trace.policies import Fifo, Slice, TaintedInput, TracePolicy
@@ -79,6 +88,22 @@ def _as_outpoint(item: object) -> tuple[str, int]:
     if isinstance(txid, str) and isinstance(vout, int):
         return parse_outpoint(f"{txid}:{vout}")
     raise InvalidOutPointError(repr(item))
+
+
+class SpendFetcher(Protocol):
+    """Where the engine learns spends the store lacks (see the module docstring)."""
+
+    def spenders(self, outpoints: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
+        """The spending txid (None: unspent) of each outpoint the source could answer for."""
+        ...
+
+    def fetch(self, txids: Sequence[str]) -> None:
+        """Store these confirmed transactions (those it cannot are left out)."""
+        ...
+
+    def limits(self) -> dict[str, object]:
+        """What fetching did, for the trace's ``limits``."""
+        ...
 
 
 # --- internal state ----------------------------------------------------------------------------
@@ -258,8 +283,21 @@ class _StoreContext:
 
 
 class _Engine:
-    def __init__(self, ws: Workspace, policy: TracePolicy, stop: Stop | None, budget: int) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        policy: TracePolicy,
+        stop: Stop | None,
+        budget: int,
+        *,
+        fetcher: SpendFetcher | None = None,
+        offline: bool = False,
+    ) -> None:
         self.con = ws.con
+        self.fetcher = fetcher
+        self.offline = offline
+        #: Outputs whose spender was fetched once already (asked again: data_end, no loop).
+        self.refetched: set[tuple[str, int]] = set()
         self.policy = policy
         self.conserves = policy.conserves
         self.stop = stop
@@ -276,6 +314,7 @@ class _Engine:
         self.stopped: list[Flow] = []
         self.fees = 0
         self.fees_by_source: dict[str, int] = {}
+        self.sources: dict[tuple[str, int], Source] = {}
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -299,6 +338,7 @@ class _Engine:
             _, _, value, address, script_type, height, time, position = r
             src = Source(txid, vout, address, int(value))
             sources.append(src)
+            self.sources[(txid, vout)] = src
             coin = _Coin(
                 txid, vout, int(value), address, script_type, 0,
                 (_n(height), int(position)), height, time,
@@ -397,11 +437,16 @@ class _Engine:
         hits: list[Hit | None] = (
             self.stop.evaluate(ctx, candidates) if self.stop is not None else [None] * len(live)
         )
+        ask: list[tuple[_Coin, Hit | None]] = []
         for coin, cand, hit in zip(live, candidates, hits, strict=True):
             if hit is not None and hit.endpoint:
                 self.endpoints.append(
                     self.flow("endpoint", hit.reason, coin, attribution=hit.attribution)
                 )
+            elif coin.key not in spent and self.offline:
+                self.stopped.append(self.flow("stopped", "data_end", coin))
+            elif coin.key not in spent and self.fetcher is not None:
+                ask.append((coin, hit))
             elif coin.key not in spent:
                 self.unspent.append(self.flow("unspent", "unspent", coin))
             elif cand.spent_by is None or not self.txs[cand.spent_by].complete:
@@ -418,6 +463,33 @@ class _Engine:
                 if tx.txid not in self.queued:
                     self.queued.add(tx.txid)
                     heapq.heappush(self.heap, (tx.pos, tx.txid))
+        if ask:
+            self.ask_server(ask, ctx)
+
+    def ask_server(self, asked: Sequence[tuple[_Coin, Hit | None]], ctx: _StoreContext) -> None:
+        """Outputs with no spender in the store: unspent, stopped, or fetched and classified
+        again (see the module docstring)."""
+        assert self.fetcher is not None
+        answers = self.fetcher.spenders([c.key for c, _ in asked])
+        retry: list[_Coin] = []
+        for coin, hit in asked:
+            if coin.key not in answers:
+                self.stopped.append(self.flow("stopped", "data_end", coin))
+                continue
+            spender = answers[coin.key]
+            if spender is None:
+                self.unspent.append(self.flow("unspent", "unspent", coin))
+            elif hit is not None:
+                self.stopped.append(self.flow("stopped", hit.reason, coin, spent_by=spender))
+            elif coin.key in self.refetched:
+                self.stopped.append(self.flow("stopped", "data_end", coin, spent_by=spender))
+            else:
+                self.refetched.add(coin.key)
+                retry.append(coin)
+        if retry:
+            self.fetcher.fetch(list(dict.fromkeys(answers[c.key] or "" for c in retry)))
+            self.pending.extend(retry)
+            self.classify(ctx)
 
     # --- splitting ----------------------------------------------------------------------------
 
@@ -432,11 +504,49 @@ class _Engine:
                 continue
             if (i.spent_txid, i.spent_vout) in keys:
                 return False
-            if i.spent_txid in self.processed or i.creator_pos is None:
+            if i.spent_txid in self.processed:
+                continue
+            if i.creator_pos is None:
+                # Not in the store, but a fetch may bring it: it precedes ``tx``, so it can be
+                # fed only by a pending output from before ``tx``.
+                if self.fetcher is not None and earliest < tx.pos:
+                    return False
                 continue
             if i.creator_pos >= earliest:
                 return False
         return True
+
+    def adopt(self, coin: _Coin) -> _Coin:
+        """A tainted output that is itself a source (one source descends from another): one coin.
+
+        Its value is counted once: what arrives keeps its sources' labels and only the rest (the
+        clean slices) stays the later source's own, whose amount shrinks to that rest (its
+        ``overlap`` says by how much). Its hop-0 record, made when the sources were classified,
+        is withdrawn; the merged coin goes on at hop 0, as merges take the smallest hop.
+        """
+        src = self.sources.get(coin.key)
+        if src is None:
+            return coin
+        self.waiting.pop(coin.key, None)
+        self.pending[:] = [c for c in self.pending if c.key != coin.key]
+        for flows in (self.endpoints, self.unspent, self.stopped):
+            flows[:] = [f for f in flows if (f.txid, f.vout, f.hops) != (*coin.key, 0)]
+        coin.hop = 0
+        if self.conserves:
+            own = sum(s.amount for s in coin.slices if s.label is None)
+            merged: list[Slice] = []
+            for s in coin.slices:
+                label = src.label if s.label is None else s.label
+                if merged and merged[-1].label == label:
+                    merged[-1] = Slice(label, merged[-1].amount + s.amount)
+                else:
+                    merged.append(Slice(label, s.amount))
+            coin.slices = tuple(merged)
+            self.sources[coin.key] = replace(src, amount=own, overlap=src.amount - own)
+        else:
+            coin.labels = tuple(dict.fromkeys((*coin.labels, src.label)))
+            self.sources[coin.key] = replace(src, overlap=src.amount)
+        return coin
 
     def split(self, tx: _Tx) -> None:
         ins: list[TaintedInput] = []
@@ -467,6 +577,7 @@ class _Engine:
                         tx.pos, tx.height, tx.time,
                         slices=tuple(s for s in part.slices if s.amount),
                     )  # fmt: skip
+                    coin = self.adopt(coin)
                     self.pending.append(coin)
                     outputs.append(StepOutput(out.vout, out.address, out.value, part.taint))
             fee = sum(fee_by.values())
@@ -483,6 +594,7 @@ class _Engine:
                     tx.txid, out.vout, out.value, out.address, out.script_type, hop,
                     tx.pos, tx.height, tx.time, labels=labels,
                 )  # fmt: skip
+                coin = self.adopt(coin)
                 self.pending.append(coin)
                 outputs.append(StepOutput(out.vout, out.address, out.value, out.value))
             fee = result.fee.value
@@ -539,6 +651,8 @@ def trace(
     policy: TracePolicy | None = None,
     stop: Stop | None = None,
     budget: int | None = None,
+    fetcher: SpendFetcher | None = None,
+    offline: bool = False,
 ) -> Trace:
     """Trace the value of ``start`` (``TXID:VOUT`` strings, ``(txid, vout)`` pairs or objects
     with ``txid``/``vout``) forward through the store.
@@ -548,6 +662,10 @@ def trace(
     transactions that may be split (default 100,000). Raises InvalidOutPointError or
     OutPointNotFoundError for a bad source (before tracing), TraceInvariantError when amounts
     do not add up.
+
+    ``fetcher`` asks a server about outputs with no spender in the store and fetches their
+    spenders; ``offline=True`` forbids that (such outputs stop as ``data_end``); with neither,
+    the store is taken as the whole chain (``unspent``). ``limits["fetch"]`` says which.
     """
     items: list[object] = [start] if isinstance(start, str) else list(start)
     if not items:
@@ -558,16 +676,26 @@ def trace(
     steps = DEFAULT_BUDGET if budget is None else budget
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"budget must be a non-negative integer, not {budget!r}")
-    engine = _Engine(ws, pol, rule, steps)
-    sources = engine.load_sources(points)
-    ctx = _StoreContext(ws.con, [s.address for s in sources if s.address])
+    engine = _Engine(ws, pol, rule, steps, fetcher=None if offline else fetcher, offline=offline)
+    engine.load_sources(points)
+    ctx = _StoreContext(ws.con, [s.address for s in engine.sources.values() if s.address])
     status = engine.run(ctx)
+    fetched = (
+        engine.fetcher.limits()
+        if engine.fetcher is not None
+        else {"enabled": False, "offline": offline}
+    )
     result = Trace(
         policy=pol.name,
         policy_version=pol.version,
         status=status,
-        limits={"stop": rule.spec, "budget": steps, "clusters": ctx.clusters_built},
-        sources=tuple(sources),
+        limits={
+            "stop": rule.spec,
+            "budget": steps,
+            "clusters": ctx.clusters_built,
+            "fetch": fetched,
+        },
+        sources=tuple(engine.sources.values()),  # amounts less overlaps (Engine.adopt)
         steps=tuple(engine.steps),
         endpoints=tuple(engine.endpoints),
         unspent=tuple(engine.unspent),

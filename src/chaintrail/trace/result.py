@@ -20,12 +20,18 @@ class TraceStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One traced outpoint; ``label`` (``TXID:VOUT``) names its value in every slice."""
+    """One traced outpoint; ``label`` (``TXID:VOUT``) names its value in every slice.
+
+    ``amount`` is what the trace counts as this source's own value: the output's value, less
+    ``overlap``, the part of it that descends from another source of the same trace (counted
+    there, never twice).
+    """
 
     txid: str
     vout: int
     address: str | None
     amount: int
+    overlap: int = 0
 
     @property
     def label(self) -> str:
@@ -33,7 +39,7 @@ class Source:
 
     def to_json(self) -> dict[str, Any]:
         return {"txid": self.txid, "vout": self.vout, "address": self.address,
-                "amount": self.amount}  # fmt: skip
+                "amount": self.amount, "overlap": self.overlap}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +161,7 @@ class Trace:
             return [f.to_json() for f in items if f.amount]
 
         return {
-            "policy": self.policy, "policy_version": self.policy_version,
+            "direction": "forward", "policy": self.policy, "policy_version": self.policy_version,
             "status": str(self.status), "limits": dict(self.limits),
             "source_amount": self.source_amount,
             "sources": [s.to_json() for s in self.sources],

@@ -42,7 +42,7 @@ class InputRecord:
     value: int | None
     address: str | None
     script_type: str | None
-    sequence: int
+    sequence: int | None  # unknown in BlockSci tables
     resolved: bool
     coinbase_script: str | None
 
@@ -53,7 +53,7 @@ class OutputRecord:
     value: int
     address: str | None
     script_type: str
-    script_hex: str
+    script_hex: str | None  # unknown in BlockSci tables
     spent_by_txid: str | None
     spent_by_index: int | None
 
@@ -69,13 +69,13 @@ class TxRecord:
     wtxid: str
     block_hash: str
     block_height: int | None
-    block_time: datetime
+    block_time: datetime | None  # None: a stand-in block of BlockSci tables
     position: int
-    version: int
-    locktime: int
-    size: int
-    vsize: int
-    weight: int
+    version: int | None
+    locktime: int | None
+    size: int | None
+    vsize: int | None
+    weight: int | None
     is_coinbase: bool
     input_value: int | None
     output_value: int
@@ -87,7 +87,7 @@ class TxRecord:
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        d["block_time"] = self.block_time.isoformat()
+        d["block_time"] = None if self.block_time is None else self.block_time.isoformat()
         return d
 
 
