@@ -25,7 +25,10 @@ def test_json_shape(results: tuple[dict, Path]):
     assert data["tool"]["name"] == "chaintrail" and data["tool"]["version"]
     assert data["parameters"]["scenarios"] == ["mixed"] and data["parameters"]["seeds"] == [1]
     assert data["parameters"]["blocks"] == 30
-    assert set(data["not_measured"]) == {"tracing", "triage"}
+    assert set(data["not_measured"]) == {"triage"}
+    assert data["parameters"]["tracing"]["policies"] == ["fifo", "lifo", "tiho", "haircut",
+                                                         "poison"]  # fmt: skip
+    assert data["heuristics"]["trace.fifo"] == 1
     assert data["heuristics"]["multi_input"] == 1
     assert data["heuristics"]["change.optimal"] == 1
     assert data["heuristics"]["coinjoin.whirlpool_tx0"] == 1
@@ -58,6 +61,23 @@ def test_coinjoins_measured(results: tuple[dict, Path]):
     assert cj["fake_total"] > 0 and cj["fake_not_labelled"] == cj["fake_total"]
 
 
+def test_tracing_measured(results: tuple[dict, Path]):
+    data, _ = results
+    t = data["runs"][0]["tracing"]
+    assert t["fifo"]["fifo_exact"] is True and t["fifo"]["differing_rows"] == 0
+    assert set(t["policies"]) == {"fifo", "lifo", "tiho", "haircut", "poison"}
+    for name, p in t["policies"].items():
+        assert set(p["crimes"]) == set(t["crimes"]), name
+        assert p["overall"]["entity_recall"] is not None
+    assert 0 < t["policies"]["fifo"]["overall"]["recall"] <= 1
+    s = data["summary"]["mixed"]["tracing"]
+    assert s["fifo_exact"] is True and s["fifo_rows"] == t["fifo"]["rows"]
+    fifo = s["policies"]["fifo"]["overall"]
+    assert fifo["recall"]["mean"] == t["policies"]["fifo"]["overall"]["recall"]
+    assert set(fifo["shares"]) >= {"coinjoin", "hub", "hop_limit", "data_end", "budget"}
+    assert s["policies"]["poison"]["overall"]["shares"] is None
+
+
 def test_deterministic_and_tables(results: tuple[dict, Path], capsys: pytest.CaptureFixture[str]):
     data, _ = results
     again = json.loads(run(capsys, "validate", "--blocks", "30", "--json"))
@@ -65,4 +85,5 @@ def test_deterministic_and_tables(results: tuple[dict, Path], capsys: pytest.Cap
     assert again == data
     text = run(capsys, "validate", "--blocks", "30", "--change", "optimal")
     assert "clustering (n=1, no interval)" in text
-    assert "change.optimal" not in text and "optimal" in text and "tracing: not measured" in text
+    assert "change.optimal" not in text and "optimal" in text and "triage: not measured" in text
+    assert "FIFO equals the truth's flows: yes (0 of " in text and "endpoints vs the truth" in text

@@ -12,6 +12,9 @@ from rich.table import Table
 from chaintrail.cli._common import console, console_err, print_json
 from chaintrail.validate.run import DEFAULT_BLOCKS, DEFAULT_CHANGE, DEFAULT_SCENARIOS
 
+#: Stop reasons shown in the tracing table, when they stopped any value.
+STOP_REASONS = ("coinjoin", "hub", "hop_limit", "min_amount", "data_end", "budget")
+
 
 def validate(
     scenarios: str = typer.Option(
@@ -30,8 +33,8 @@ def validate(
     out: Path = typer.Option(None, "-o", "--out", help="Also write the JSON results here."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Simulate, cluster and score clustering, CoinJoin detectors and change heuristics against
-    the truth (tracing and triage are not measured yet)."""
+    """Simulate, cluster, tag and trace; score clustering, CoinJoin detectors, change heuristics
+    and trace policies against the truth (case triage is not measured yet)."""
     from chaintrail.validate import validate as run
 
     names = [s.strip() for s in scenarios.split(",") if s.strip()]
@@ -55,6 +58,37 @@ def _fmt(i: dict[str, Any]) -> str:
     if i["low"] is None:
         return f"{i['mean']:.4f}"
     return f"{i['mean']:.4f} ± {i['high'] - i['mean']:.4f}"
+
+
+def _print_tracing(scenario: str, t: dict[str, Any], note: str) -> None:
+    if t["fifo_exact"] is None:
+        console.print(f"{scenario}: tracing: nothing to trace, no crime", highlight=False)
+        return
+    exact = "yes" if t["fifo_exact"] else "NO"
+    console.print(
+        f"{scenario}: FIFO equals the truth's flows: {exact} "
+        f"({t['fifo_differing_rows']} of {t['fifo_rows']} rows differ)",
+        highlight=False,
+    )
+    if not any(p["overall"]["runs"] for p in t["policies"].values()):
+        return
+    table = Table(title=f"{scenario}: tracing, endpoints vs the truth's cash-outs ({note})")
+    cols = ("policy", "crimes", "recall", "precision", "amount error", "entity recall",
+            "endpoint", "unspent", "stopped (share)")  # fmt: skip
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("policy", "crimes") else "right")
+    for name, p in t["policies"].items():
+        for label, m in (("all", p["overall"]), *p["kinds"].items()):
+            sh = m["shares"]
+            stopped = "reach only" if sh is None else ", ".join(
+                f"{k} {_fmt(sh[k])}" for k in STOP_REASONS if sh[k]["mean"]) or "none"  # fmt: skip
+            table.add_row(
+                name if label == "all" else "", label, _fmt(m["recall"]), _fmt(m["precision"]),
+                _fmt(m["amount_error"]), _fmt(m["entity_recall"]),
+                "reach only" if sh is None else _fmt(sh["endpoint"]),
+                "reach only" if sh is None else _fmt(sh["unspent"]), stopped,
+            )  # fmt: skip
+    console.print(table)
 
 
 def _print(data: dict[str, Any]) -> None:
@@ -102,5 +136,6 @@ def _print(data: dict[str, Any]) -> None:
             answered = sum(r["change"][name]["answered"] for r in runs)
             table.add_row(name, str(answered), _fmt(m["precision"]), _fmt(m["recall"]))
         console.print(table)
+        _print_tracing(scenario, s["tracing"], note)
     for area, why in data["not_measured"].items():
         console.print(f"{area}: {why}", highlight=False)

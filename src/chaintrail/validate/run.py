@@ -4,8 +4,10 @@ For each scenario and seed: simulate into a temporary folder, ingest into a temp
 workspace, then cluster a copy of that workspace once per configuration (multi-input alone,
 then multi-input with each change heuristic) and score every run; score the CoinJoin labels of
 the multi-input run and each change heuristic on every transaction clustering would ask it about
-(not a coinbase, at least 2 outputs, not labelled a CoinJoin). Tracing and case triage are not
-measured yet: those features do not exist.
+(not a coinbase, at least 2 outputs, not labelled a CoinJoin). The multi-input workspace is then
+tagged with the simulator's partial TagPack and traced (:mod:`chaintrail.validate.tracing`):
+FIFO against the truth's flows, and each policy's endpoints against the truth's cash-outs.
+Case triage is not measured yet: that feature does not exist.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from chaintrail.heuristics import change as change_mod
 from chaintrail.heuristics import coinjoin, spec
 from chaintrail.heuristics.base import Heuristic, InputView, OutputView, TxView
 from chaintrail.heuristics.multi_input import multi_input
+from chaintrail.trace import policy as trace_policy
+from chaintrail.validate import tracing
 from chaintrail.validate.scoring import (
     interval,
     score_change,
@@ -36,8 +40,6 @@ DEFAULT_SCENARIOS = ("mixed",)
 DEFAULT_BLOCKS = 144
 DEFAULT_CHANGE = tuple(h.name.split(".", 1)[1] for h in change_mod.ALL)
 NOT_MEASURED = {
-    "tracing": "not measured: the tracing engine does not exist yet (issue 3 item 4); endpoint "
-    "recall and amount error per policy come with it",
     "triage": "not measured: case triage does not exist yet; report verification accuracy, "
     "grouping adjusted Rand index and money located come with it",
 }
@@ -82,7 +84,8 @@ class Validation:
                 for name in first["change"]
             }  # fmt: skip
             out[scenario] = {"seeds": [r["seed"] for r in runs], "clustering": clustering,
-                             "coinjoins": cj, "change": change}  # fmt: skip
+                             "coinjoins": cj, "change": change,
+                             "tracing": _tracing_summary(runs)}  # fmt: skip
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -97,6 +100,43 @@ class Validation:
         }  # fmt: skip
 
 
+def _tracing_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """FIFO exact in every run (None: no run had a crime), and each policy's metrics (overall
+    and per crime kind) and shares of the source amount as intervals across the seeds."""
+    exact = [r["tracing"]["fifo"]["fifo_exact"] for r in runs]
+    known = [e for e in exact if e is not None]
+    names = list(runs[0]["tracing"]["policies"])
+    metrics = (*tracing.VALUE_METRICS, *tracing.ENTITY_METRICS)
+
+    def block(parts: list[dict[str, Any] | None], conserves: bool) -> dict[str, Any]:
+        got = [p for p in parts if p is not None]
+        out: dict[str, Any] = {"runs": len(got)}
+        out.update({m: interval([p[m] for p in got]).to_json() for m in metrics})
+        out["shares"] = ({k: interval([p["shares"][k] for p in got]).to_json()
+                          for k in tracing.SHARES} if conserves else None)  # fmt: skip
+        ends = sorted({k for p in got for k in p["endpoint_kind_shares"] or {}})
+        out["endpoint_kind_shares"] = (
+            {k: interval([p["endpoint_kind_shares"].get(k, 0.0) for p in got]).to_json()
+             for k in ends} if conserves else None)  # fmt: skip
+        return out
+
+    policies: dict[str, Any] = {}
+    for name in names:
+        per = [r["tracing"]["policies"][name] for r in runs]
+        kinds = sorted({k for p in per for k in p["kinds"]})
+        conserves = bool(per[0]["conserves"])
+        policies[name] = {
+            "overall": block([p["overall"] for p in per], conserves),
+            "kinds": {k: block([p["kinds"].get(k) for p in per], conserves) for k in kinds},
+        }
+    return {
+        "fifo_exact": all(known) if known else None,
+        "fifo_differing_rows": sum(r["tracing"]["fifo"]["differing_rows"] for r in runs),
+        "fifo_rows": sum(r["tracing"]["fifo"]["rows"] for r in runs),
+        "policies": policies,
+    }
+
+
 def _share(num: int, den: int) -> float | None:
     return None if den == 0 else num / den
 
@@ -108,25 +148,30 @@ def validate(
     blocks: int = DEFAULT_BLOCKS,
     scale: float = 1.0,
     change: Sequence[str] = DEFAULT_CHANGE,
+    policies: Sequence[str] = tracing.TRACE_POLICIES,
     progress: Callable[[str], None] | None = None,
 ) -> Validation:
-    """Simulate and score every scenario for seeds 1..``seeds``; deterministic."""
+    """Simulate and score every scenario for seeds 1..``seeds``; deterministic. ``policies``
+    are the trace policies scored (FIFO exactness is checked whatever they are)."""
     say = progress or (lambda _m: None)
     rules = {name: spec.parse(name) for name in change}
     versions = dict(multi_input(skip=coinjoin.any).versions)
     versions[coinjoin.whirlpool_tx0.name] = coinjoin.whirlpool_tx0.version
     for rule in rules.values():
         versions.update(rule.versions)
+    for name in policies:
+        versions[f"trace.{name}"] = trace_policy(name).version
     result = Validation(
         parameters={"scenarios": list(scenarios), "seeds": list(range(1, seeds + 1)),
                     "blocks": blocks, "scale": scale,
-                    "change": {name: rule.spec for name, rule in rules.items()}},
+                    "change": {name: rule.spec for name, rule in rules.items()},
+                    "tracing": tracing.parameters(policies)},
         heuristics=dict(sorted(versions.items())),
     )  # fmt: skip
     for scenario in scenarios:
         for seed in range(1, seeds + 1):
             say(f"{scenario} seed {seed}")
-            result.runs.append(_one(scenario, seed, blocks, scale, rules, say))
+            result.runs.append(_one(scenario, seed, blocks, scale, rules, policies, say))
     return result
 
 
@@ -136,6 +181,7 @@ def _one(
     blocks: int,
     scale: float,
     rules: dict[str, Heuristic],
+    policies: Sequence[str],
     say: Callable[[str], None],
 ) -> dict[str, Any]:
     from chaintrail.sim import simulate
@@ -165,11 +211,14 @@ def _one(
                     cj = score_coinjoins(_truth_coinjoins(truth), _detected(ws)).to_json()
                     say(f"{scenario} seed {seed}: change heuristics")
                     change = _score_change(ws, truth, rules)
+                    say(f"{scenario} seed {seed}: tracing")
+                    ws.tags.import_paths([truth / "tagpack.yaml"], workers=1)
+                    traced = tracing.score_tracing(ws, truth, policies=policies, say=say)
                     run_json = {"transactions": sim.transactions, "addresses": run.addresses,
                                 "entities": sim.entities, "blocks": sim.blocks}  # fmt: skip
             shutil.rmtree(work)
     return {"scenario": scenario, "seed": seed, "sizes": run_json, "clustering": clustering,
-            "coinjoins": cj, "change": change}  # fmt: skip
+            "coinjoins": cj, "change": change, "tracing": traced}  # fmt: skip
 
 
 def _owners(truth: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -306,5 +355,38 @@ def markdown(data: dict[str, Any]) -> str:
             ans = sum(r["change"][name]["answered"] for r in runs)
             lines.append(f"| {name} | {ev} | {ans} | {_cell(m['precision'])} | "
                          f"{_cell(m['recall'])} |")  # fmt: skip
-        lines.append("")
+        lines += ["", *_tracing_markdown(s["tracing"], runs)]
     return "\n".join(lines)
+
+
+_TRACE_COLS = (*tracing.VALUE_METRICS, *tracing.ENTITY_METRICS)
+_TRACE_SHARES = ("endpoint", "unspent", "coinjoin", "hub", "hop_limit", "data_end", "budget")
+
+
+def _tracing_markdown(t: dict[str, Any], runs: list[dict[str, Any]]) -> list[str]:
+    """One table per trace policy: rows all crimes, then each crime kind."""
+    if t["fifo_exact"] is None:
+        return ["**Tracing.** Nothing to trace: no crime in this scenario.", ""]
+    exact = "yes, in every run" if t["fifo_exact"] else "**NO**"
+    lines = [f"**Tracing.** FIFO equals the truth's flows: {exact} ({t['fifo_differing_rows']} of "
+             f"{t['fifo_rows']} rows differ).", ""]  # fmt: skip
+    if not any(p["overall"]["runs"] for p in t["policies"].values()):
+        return lines
+    head = ("crimes | victims | recall | precision | amount error | entity recall | "
+            "entity precision | endpoint | unspent | coinjoin | hub | hop limit | data end | "
+            "budget | endpoint kinds")  # fmt: skip
+    for name, p in t["policies"].items():
+        lines += [f"Policy `{name}`:", "", f"| {head} |", "|---" * (head.count("|") + 1) + "|"]
+        for label, m in (("all", p["overall"]), *p["kinds"].items()):
+            victims = sum(c["sources"] for r in runs
+                          for c in r["tracing"]["policies"][name]["crimes"].values()
+                          if label in ("all", c["kind"]))  # fmt: skip
+            cells = [_cell(m[k]) for k in _TRACE_COLS]
+            sh, ek = m["shares"], m["endpoint_kind_shares"]
+            cells += (["reach only"] * len(_TRACE_SHARES) if sh is None
+                      else [_cell(sh[k]) for k in _TRACE_SHARES])  # fmt: skip
+            kinds = "reach only" if ek is None else ", ".join(
+                f"{k} {_cell(v)}" for k, v in ek.items()) or "none"  # fmt: skip
+            lines.append(f"| {label} | {victims} | {' | '.join(cells)} | {kinds} |")
+        lines.append("")
+    return lines

@@ -9,6 +9,9 @@
 - **Change heuristics**: per transaction, a heuristic answers when it leaves exactly one
   candidate (what clustering uses); precision over its answers, recall over the transactions
   that have a change output.
+- **Tracing endpoints**: per owning entity, the value a trace placed at endpoints against the
+  value the truth's FIFO flows cashed out there; recall and precision over the value both agree
+  on, the amount error over the truth's cash-out entities.
 """
 
 from __future__ import annotations
@@ -206,3 +209,49 @@ def interval(values: Sequence[float | None]) -> Interval:
     t = _T95[n - 2] if n - 1 <= len(_T95) else 1.96
     half = t * sd / math.sqrt(n)
     return Interval(mean, mean - half, mean + half, n)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointScore:
+    """Where a trace put a crime's money, against where the truth's FIFO flows cashed it out.
+
+    ``truth`` and ``traced`` are sats per owning entity (the truth's owner of each endpoint
+    address); ``matched`` is the value on which both agree, ``Σ min(traced, true)`` per entity.
+    """
+
+    true_value: int  # the truth's cash-out value
+    traced_value: int  # value the trace placed at endpoints
+    matched: int
+    recall: float | None  # matched / true_value; None: nothing was cashed out
+    precision: float | None  # matched / traced_value; None: the trace reached no endpoint
+    #: Σ over the truth's cash-out entities of |traced − true| / true_value.
+    amount_error: float | None
+    entities_true: int
+    entities_reached: int
+    entities_correct: int  # reached entities that the truth cashed out at
+    entity_recall: float | None  # entities_correct / entities_true
+    entity_precision: float | None  # entities_correct / entities_reached
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def score_endpoints(truth: Mapping[Hashable, int], traced: Mapping[Hashable, int]) -> EndpointScore:
+    """``truth``: entity -> sats the truth's FIFO flows cashed out there; ``traced``: entity ->
+    sats a trace placed at endpoints owned by that entity (an entity the truth does not know is
+    its own key). Entities with zero value are ignored. Traced value at an entity the truth
+    never cashed out at lowers precision only; the amount error is over the truth's entities,
+    so what the trace puts elsewhere shows in precision, what it misses in both."""
+    true = {e: v for e, v in truth.items() if v}
+    got = {e: v for e, v in traced.items() if v}
+    matched = sum(min(v, got.get(e, 0)) for e, v in true.items())
+    true_value, traced_value = sum(true.values()), sum(got.values())
+    error = sum(abs(got.get(e, 0) - v) for e, v in true.items())
+    correct = len(true.keys() & got.keys())
+    return EndpointScore(
+        true_value=true_value, traced_value=traced_value, matched=matched,
+        recall=_ratio(matched, true_value), precision=_ratio(matched, traced_value),
+        amount_error=_ratio(error, true_value), entities_true=len(true),
+        entities_reached=len(got), entities_correct=correct,
+        entity_recall=_ratio(correct, len(true)), entity_precision=_ratio(correct, len(got)),
+    )  # fmt: skip
