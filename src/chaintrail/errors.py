@@ -284,7 +284,8 @@ class MalformedEthRecordError(UsageError):
 
 
 class InvalidOutPointError(UsageError):
-    """A trace source that is not ``TXID:VOUT`` (64 hex digits, a colon, a non-negative vout)."""
+    """A trace source that is neither ``TXID:VOUT`` (64 hex digits, a colon, a non-negative
+    vout) nor ``TXID:ADDRESS``."""
 
     code = "invalid_outpoint"
 
@@ -293,7 +294,7 @@ class InvalidOutPointError(UsageError):
         super().__init__(
             f"Invalid outpoint {text!r}.",
             hint="Give a source as TXID:VOUT, e.g. 4a5e1e4b…da33b:0 (64 hex digits, a colon, "
-            "the output index).",
+            "the output index), or TXID:ADDRESS for the outputs paying ADDRESS.",
         )
 
 
@@ -307,7 +308,8 @@ class OutPointNotFoundError(UsageError):
         self.outpoint = outpoint
         self.tx_known = tx_known
         txid, _, vout = outpoint.partition(":")
-        what = (f"Transaction {txid} has no output {vout}" if tx_known
+        output = f"output {vout}" if vout.isdigit() else f"output paying {vout}"
+        what = (f"Transaction {txid} has no {output}" if tx_known
                 else f"Transaction {txid} is not in the {chain} store")  # fmt: skip
         super().__init__(
             f"{what}: cannot trace from {outpoint}.",

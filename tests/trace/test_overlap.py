@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from chaintrail.errors import OutPointNotFoundError
 from chaintrail.trace import POLICIES, Stop, Trace, policy, trace
 from chaintrail.workspace import Workspace
 
@@ -72,3 +73,13 @@ def test_a_source_wholly_inside_another(ws: Workspace, name: str) -> None:
     assert change.overlap == 40 * BTC
     if both.conserved:
         assert change.amount == 0 and both.source_amount == both.accounted() == 50 * BTC
+
+
+def test_a_transaction_and_the_address_it_paid(ws: Workspace) -> None:
+    """``TXID:ADDRESS``: Satoshi's payment to Hal = output 0 of f4184f… (10 BTC)."""
+    hal = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
+    txid = TX170_CHANGE.split(":")[0]
+    got = trace(ws, [f"{txid}:{hal}"], stop=Stop.hops(1))
+    assert [(s.vout, s.amount) for s in got.sources] == [(0, 10 * BTC)]
+    with pytest.raises(OutPointNotFoundError, match="has no output paying"):
+        trace(ws, [f"{txid}:1DUDsfc23Dv9sPMEk5RsrtfzCw5ofi5sVW"])

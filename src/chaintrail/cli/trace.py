@@ -25,7 +25,10 @@ _DIRECTIONS = ("forward", "backward")
 def trace(
     ctx: typer.Context,
     sources: list[str] = typer.Option(
-        None, "--from", help="A source outpoint TXID:VOUT (repeat the option for several)."
+        None,
+        "--from",
+        help="A source outpoint TXID:VOUT, or TXID:ADDRESS for the outputs of TXID paying "
+        "ADDRESS (repeat the option for several).",
     ),
     from_file: Path = typer.Option(
         None, "--from-file", help="A file of source outpoints, one TXID:VOUT per line."

@@ -48,9 +48,9 @@ from chaintrail.errors import (
 )
 from chaintrail.trace.engine import (
     DEFAULT_BUDGET,
-    _as_outpoint,
     _StoreContext,
     default_stop,
+    resolve_sources,
 )
 from chaintrail.trace.policies import Fifo, TaintedInput, TracePolicy
 from chaintrail.trace.result import Flow, Source, StepInput, StepOutput, TraceStatus, TraceStep
@@ -530,7 +530,7 @@ def trace_back(
     items: list[object] = [target] if isinstance(target, str) else list(target)
     if not items:
         raise InvalidOutPointError("")
-    points = [_as_outpoint(x) for x in items]
+    points = resolve_sources(ws.con, items)
     pol = policy if policy is not None else Fifo()
     if pol.name not in _SUPPORTED:
         raise PolicyNotSupportedError(pol.name, "backward", list(_SUPPORTED))

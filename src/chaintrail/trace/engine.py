@@ -106,6 +106,35 @@ class SpendFetcher(Protocol):
         ...
 
 
+_TO_ADDRESS = re.compile(r"^([0-9a-fA-F]{64}):([^:\s]*[^\d:\s][^:\s]*)$")
+
+
+def resolve_sources(
+    con: duckdb.DuckDBPyConnection, items: Sequence[object]
+) -> list[tuple[str, int]]:
+    """Trace sources as outpoints: ``TXID:VOUT`` (and the forms :func:`_as_outpoint` takes) as
+    given; ``TXID:ADDRESS`` (a victim report's transaction and the address it paid) as every
+    output of that transaction paying that address, in vout order. OutPointNotFoundError when
+    the transaction is not stored or pays the address nothing."""
+    points: list[tuple[str, int]] = []
+    for item in items:
+        m = _TO_ADDRESS.match(item.strip()) if isinstance(item, str) else None
+        if m is None:
+            points.append(_as_outpoint(item))
+            continue
+        txid, address = m.group(1).lower(), m.group(2)
+        rows = con.execute(
+            f"""select o.vout, o.address = $a from outputs o {_BEST.format(t="o")}
+                where o.txid = $t order by o.vout""",
+            {"t": txid, "a": address},
+        ).fetchall()
+        paying = [(txid, int(vout)) for vout, pays in rows if pays]
+        if not paying:
+            raise OutPointNotFoundError("btc", f"{txid}:{address}", tx_known=bool(rows))
+        points += paying
+    return points
+
+
 # --- internal state ----------------------------------------------------------------------------
 
 
@@ -670,7 +699,7 @@ def trace(
     items: list[object] = [start] if isinstance(start, str) else list(start)
     if not items:
         raise InvalidOutPointError("")
-    points = [_as_outpoint(x) for x in items]
+    points = resolve_sources(ws.con, items)
     pol = policy if policy is not None else Fifo()
     rule = stop if stop is not None else default_stop()
     steps = DEFAULT_BUDGET if budget is None else budget
