@@ -38,7 +38,7 @@ from chaintrail.errors import WorkspaceError
 from chaintrail.heuristics import coinjoin, spec
 from chaintrail.heuristics.base import Heuristic, InputView, OutputView, TxView
 from chaintrail.heuristics.multi_input import multi_input
-from chaintrail.store.duck import atomic
+from chaintrail.store.duck import atomic, register
 
 if TYPE_CHECKING:
     from chaintrail.workspace import Workspace
@@ -377,7 +377,7 @@ class ClusterBuilder:
              "cluster_id": pa.array(uf.labels.astype(np.int64))}
         )  # fmt: skip
         q("delete from clusters")
-        self.con.register("_labels", labels)
+        register(self.con, "_labels", labels)
         q("insert into clusters select address_id, cluster_id from _labels")
         self.con.unregister("_labels")
         return sorted(warnings, key=lambda w: (-w.size, w.cluster_id))

@@ -26,7 +26,7 @@ from chaintrail._version import __version__
 from chaintrail.chains.btc.model import INPUT_COLUMNS, OUTPUT_COLUMNS, TX_COLUMNS, SourcedBlock
 from chaintrail.errors import ChainMismatchError
 from chaintrail.ingest import heights
-from chaintrail.store.duck import atomic
+from chaintrail.store.duck import atomic, register
 
 _STR = pa.string()
 _I64 = pa.int64()
@@ -217,7 +217,7 @@ class BlockWriter:
             for cb, v in zip(inputs["is_coinbase"], inputs["value"], strict=True)
         ]
         con = self.con
-        con.register("_new_blocks", pa.table(block_rows))
+        register(con, "_new_blocks", pa.table(block_rows))
         con.execute(f"insert into blocks ({', '.join(block_rows)}) select * from _new_blocks")
         _append(con, "transactions", txs, _TX_TYPES)
         _append(con, "inputs", inputs, {**_INPUT_TYPES, "resolved": _BOOL})
@@ -277,7 +277,7 @@ def _append(
 ) -> None:
     types = {**types, **_BOOKKEEPING_TYPES}
     arrow = pa.table({name: pa.array(rows[name], type=types[name]) for name in rows})
-    con.register("_new_rows", arrow)
+    register(con, "_new_rows", arrow)
     columns = ", ".join(f'"{name}"' for name in rows)
     con.execute(f"insert into {table} ({columns}) select {columns} from _new_rows")
     con.unregister("_new_rows")

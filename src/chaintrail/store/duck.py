@@ -31,6 +31,16 @@ def connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise WorkspaceStorageError(str(path), str(e).splitlines()[0]) from e
 
 
+def register(con: duckdb.DuckDBPyConnection, name: str, table: object) -> None:
+    """Expose an Arrow table to SQL as ``name`` (``con.unregister(name)`` when done).
+
+    DuckDB 2 refuses to register a view while the result of an earlier ``execute()`` is unread
+    (``fetchone()`` leaves the rest unread), so that result is run to its end first.
+    """
+    con.complete()
+    con.register(name, table)
+
+
 @contextmanager
 def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """Run a block of statements as one transaction: all of it lands, or none of it."""

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from chaintrail._version import __version__
-from chaintrail.store.duck import atomic
+from chaintrail.store.duck import atomic, register
 from chaintrail.tags.model import Actor, Tag, normalise_address
 from chaintrail.tags.tagpack import ACTOR_SCHEMA, TAG_SCHEMA, ParsedFile
 
@@ -133,7 +133,7 @@ class TagStore:
         if not batches:
             return {}, {}, {}
         con = self.con
-        con.register("_tag_batch", pa.concat_tables(batches))
+        register(con, "_tag_batch", pa.concat_tables(batches))
         try:
             con.execute(
                 f"""create or replace temp table _tag_new as

@@ -69,7 +69,7 @@ from chaintrail.errors import (
     SourceUnavailableError,
     UsageError,
 )
-from chaintrail.store.duck import atomic
+from chaintrail.store.duck import atomic, register
 
 if TYPE_CHECKING:
     from chaintrail.workspace import Workspace
@@ -543,7 +543,7 @@ class EsploraFetcher:
                 "detail": [d for _, d in new],
                 "archived": [self._archive(r) for r, _ in new],
             })  # fmt: skip
-            con.register("_esplora_prov", table)
+            register(con, "_esplora_prov", table)
             try:
                 for i, src, sha in con.execute(
                     "insert into provenance select nextval('provenance_id_seq'), 'rpc', source, "
@@ -667,7 +667,7 @@ def _insert(
     types: dict[str, pa.DataType],
 ) -> None:
     arrow = pa.table({k: pa.array(rows[k], type=types[k]) for k in types})
-    con.register("_esplora_rows", arrow)
+    register(con, "_esplora_rows", arrow)
     try:
         columns = ", ".join(f'"{k}"' for k in types)
         con.execute(f"insert into {table} ({columns}) select {columns} from _esplora_rows")
