@@ -11,7 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench_parse.py", "bench_ingest.py", "bench_tags.py", "bench_sim.py", "bench_cluster.py"]
+BENCHES = [
+    "bench_parse.py",
+    "bench_ingest.py",
+    "bench_tags.py",
+    "bench_sim.py",
+    "bench_cluster.py",
+    "bench_trace.py",
+]
 
 
 def main() -> int:

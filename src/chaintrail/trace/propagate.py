@@ -76,7 +76,7 @@ def haircut_floor(taint: I64, weight: I64, total: I64) -> I64:
     return est + np.floor_divide(residual, total)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class SpendGraph:
     """The store's best chain as flat arrays in processing order (see the module docstring).
 
@@ -233,7 +233,7 @@ class SpendGraph:
         return str(self.txids[int(self.out_tx[output])].as_py()), int(self.out_vout[output])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Propagation:
     """The taint of every output after one pass, and the accounting.
 
@@ -343,7 +343,7 @@ def _haircut(graph: SpendGraph, ids: I64) -> _Sweep:
         ia, ib, oa, ob = int(ist[a]), int(ist[b]), int(ost[a]), int(ost[b])
         t_in = taint[graph.in_src[ia:ib]]
         if t_in.any():
-            big_t = np.add.reduceat(t_in, ist[a:b] - ia)
+            big_t = _segment_sums(t_in, ist[a : b + 1] - ia)
             stuck = ~graph.tx_complete[a:b] & (big_t > 0)
             if stuck.any():
                 data_end += int(big_t[stuck].sum())
@@ -352,7 +352,7 @@ def _haircut(graph: SpendGraph, ids: I64) -> _Sweep:
             tw = big_t[owner]
             share = haircut_floor(tw, graph.out_value[oa:ob], graph.tx_value[a:b][owner])
             taint[oa:ob] = share
-            fee[a:b] = big_t - np.add.reduceat(share, ost[a:b] - oa)
+            fee[a:b] = big_t - _segment_sums(share, ost[a : b + 1] - oa)
             tainted += int(np.count_nonzero(big_t))
         seeded = seeds.get(k)
         if seeded is not None:
@@ -376,7 +376,7 @@ def _fifo(graph: SpendGraph, ids: I64) -> _Sweep:
         ia, ib = int(ist[a]), int(ist[b])
         t_in = taint[graph.in_src[ia:ib]]
         if coins and t_in.any():
-            hit = np.flatnonzero(np.add.reduceat(t_in, ist[a:b] - ia)) + a
+            hit = np.flatnonzero(_segment_sums(t_in, ist[a : b + 1] - ia)) + a
             for t in hit.tolist():
                 first_in, last_in = int(ist[t]), int(ist[t + 1])
                 srcs = graph.in_src[first_in:last_in].tolist()
@@ -410,6 +410,13 @@ def _fifo(graph: SpendGraph, ids: I64) -> _Sweep:
 
 def _np(column: pa.ChunkedArray) -> I64:
     return np.asarray(column.to_numpy(), dtype=np.int64)
+
+
+def _segment_sums(values: I64, offsets: I64) -> I64:
+    """Sums of ``values[offsets[k]:offsets[k + 1]]`` (0 for an empty segment, unlike
+    ``np.add.reduceat``)."""
+    total = np.concatenate(([0], np.cumsum(values)))
+    return total[offsets[1:]] - total[offsets[:-1]]
 
 
 def _offsets(owner: I64, n: int) -> I64:
