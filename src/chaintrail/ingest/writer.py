@@ -12,8 +12,6 @@ Python loop per input.
 
 from __future__ import annotations
 
-import gzip
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from chaintrail._version import __version__
 from chaintrail.chains.btc.model import INPUT_COLUMNS, OUTPUT_COLUMNS, TX_COLUMNS, SourcedBlock
 from chaintrail.errors import ChainMismatchError
 from chaintrail.ingest import heights
+from chaintrail.store.archive import archive_raw
 from chaintrail.store.duck import atomic, register
 
 _STR = pa.string()
@@ -146,7 +145,7 @@ class BlockWriter:
         ).fetchone()
         if row:
             return int(row[0])
-        archived = self._archive(sb)
+        archived = archive_raw(self.archive, sb.sha256, sb.raw)
         row = self.con.execute(
             "insert into provenance values (nextval('provenance_id_seq'), ?, ?, ?, ?, ?, ?, ?) "
             "returning id",
@@ -162,19 +161,6 @@ class BlockWriter:
         ).fetchone()
         assert row is not None
         return int(row[0])
-
-    def _archive(self, sb: SourcedBlock) -> str | None:
-        """Keep the raw bytes (content-addressed, so a crash leaves at most a harmless extra)."""
-        if self.archive is None or sb.raw is None:
-            return None
-        name = f"{sb.sha256}.gz"
-        target = self.archive / name
-        if not target.exists():
-            self.archive.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".partial")
-            partial.write_bytes(gzip.compress(sb.raw, mtime=0))
-            os.replace(partial, target)
-        return f"{self.archive.name}/{name}"
 
     def _insert(
         self,

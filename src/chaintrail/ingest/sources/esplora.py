@@ -34,11 +34,9 @@ than the workspace raises :class:`~chaintrail.errors.ChainMismatchError`.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import logging
-import os
 import struct
 import threading
 import time
@@ -69,6 +67,7 @@ from chaintrail.errors import (
     SourceUnavailableError,
     UsageError,
 )
+from chaintrail.store.archive import archive_raw
 from chaintrail.store.duck import atomic, register
 
 if TYPE_CHECKING:
@@ -541,7 +540,7 @@ class EsploraFetcher:
                 "retrieved_at": [datetime.fromtimestamp(r.retrieved_at, UTC) for r, _ in new],
                 "sha256": [r.sha256 for r, _ in new],
                 "detail": [d for _, d in new],
-                "archived": [self._archive(r) for r, _ in new],
+                "archived": [archive_raw(self.archive, r.sha256, r.body) for r, _ in new],
             })  # fmt: skip
             register(con, "_esplora_prov", table)
             try:
@@ -555,18 +554,6 @@ class EsploraFetcher:
             finally:
                 con.unregister("_esplora_prov")
         return ids
-
-    def _archive(self, r: Response) -> str | None:
-        if self.archive is None:
-            return None
-        name = f"{r.sha256}.gz"
-        target = self.archive / name
-        if not target.exists():
-            self.archive.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".partial")
-            partial.write_bytes(gzip.compress(r.body, mtime=0))
-            os.replace(partial, target)
-        return f"{self.archive.name}/{name}"
 
 
 def _config_error(reason: str) -> UsageError:
