@@ -5,6 +5,8 @@ simulator wrote) and renders what an Esplora server (electrs / mempool) answers 
 
 * ``GET /block-height/:h`` (hash as text), ``/block/:hash`` (summary JSON),
   ``/block/:hash/header`` (80-byte header as hex);
+* ``GET /address/:a/txs/chain[/:last_seen_txid]`` (confirmed transactions funding or spending
+  the address, newest first, 25 a page, as Esplora pages them);
 * ``GET /tx/:txid`` (JSON: ``vin`` with ``prevout``, ``vout``, ``status``), ``/tx/:txid/hex``,
   ``/tx/:txid/outspends``, ``/tx/:txid/merkle-proof`` (``block_height``, ``merkle``, ``pos``);
 * 404 with Esplora's text bodies for what it does not know.
@@ -76,6 +78,7 @@ class EsploraChain:
         self.by_height: dict[int, str] = {}
         self.txs: dict[str, _Tx] = {}
         self.spends: dict[tuple[str, int], tuple[str, int]] = {}  # outpoint -> (txid, vin)
+        self.by_address: dict[str, list[str]] = {}  # address -> txids in chain order
 
     def add_block(self, raw: bytes, height: int) -> str:
         parsed = parse_block(raw)
@@ -96,9 +99,13 @@ class EsploraChain:
             i_in, i_out = i_in + n_in, i_out + n_out
             tx = _Tx(txid, raw[walk.starts[n] : walk.ends[n]], block, n, vin, vout)  # type: ignore[arg-type]
             self.txs[txid] = tx
+            touched = [o[2] for o in vout]
             for index, (spent, vout_n, _) in enumerate(vin):
                 if spent is not None and vout_n is not None:
                     self.spends[(spent, vout_n)] = (txid, index)
+                    touched.append(self.txs[spent].vout[vout_n][2])
+            for address in dict.fromkeys(a for a in touched if a):
+                self.by_address.setdefault(address, []).append(txid)
         return block.hash
 
     def add_blocks(self, raws: Iterable[bytes], first_height: int = 0) -> None:
@@ -182,6 +189,11 @@ class EsploraChain:
                 return 200, json.dumps(self.block_json(block)).encode(), js
             if parts[2] == "header":
                 return 200, block.raw[:80].hex().encode(), text
+        if parts[0] == "address" and parts[2:4] == ["txs", "chain"] and len(parts) in (4, 5):
+            newest_first = self.by_address.get(parts[1], [])[::-1]
+            start = newest_first.index(parts[4]) + 1 if len(parts) == 5 else 0
+            page = [self.tx_json(self.txs[t]) for t in newest_first[start : start + 25]]
+            return 200, json.dumps(page).encode(), js
         if parts[0] == "tx" and len(parts) in (2, 3):
             tx = self.txs.get(parts[1])
             if tx is None:

@@ -317,6 +317,59 @@ class OutPointNotFoundError(UsageError):
         )
 
 
+class UnknownAssetError(UsageError):
+    """An account-model trace ``--asset`` that is neither ETH, a token address seen in the store,
+    nor the symbol of a token in the ``tokens`` table."""
+
+    code = "unknown_asset"
+
+    def __init__(self, chain: str, text: str) -> None:
+        self.chain = chain
+        self.text = text
+        super().__init__(
+            f"Asset {text!r} is not known in the {chain} store.",
+            hint="Give --asset ETH, a token contract address (0x + 40 hex digits), or a symbol "
+            "of the tokens table ('chaintrail tokens add ADDRESS --symbol S --decimals D').",
+        )
+
+
+class AmbiguousAssetError(UsageError):
+    """A token symbol that names more than one token contract in the store."""
+
+    code = "ambiguous_asset"
+
+    def __init__(self, chain: str, symbol: str, candidates: list[str]) -> None:
+        self.chain = chain
+        self.symbol = symbol
+        self.candidates = candidates
+        super().__init__(
+            f"Symbol {symbol!r} names {len(candidates)} tokens in the {chain} store: "
+            f"{', '.join(candidates)}.",
+            hint="Give --asset as the token contract address of the one you mean.",
+        )
+
+
+class TransferNotFoundError(UsageError):
+    """An account-model trace source (``TXHASH`` or ``TXHASH:INDEX``) whose transaction is not
+    in the store, or that moved none of the asset (at that index)."""
+
+    code = "transfer_not_found"
+
+    def __init__(self, chain: str, source: str, asset: str, *, tx_known: bool) -> None:
+        self.chain = chain
+        self.source = source
+        self.asset = asset
+        self.tx_known = tx_known
+        txh = source.partition(":")[0]
+        what = (f"Transaction {txh} moved no {asset} there" if tx_known
+                else f"Transaction {txh} is not in the {chain} store")  # fmt: skip
+        super().__init__(
+            f"{what}: cannot trace from {source}.",
+            hint="Check the hash, the index (log index for tokens, trace address such as 0,1 "
+            "or - for the top-level value of ETH) and --asset, or ingest the block.",
+        )
+
+
 class NoPaymentsError(UsageError):
     """A trace or path source (an address or cluster) that received nothing in the store's best
     chain, at all or within the time window given."""

@@ -50,6 +50,19 @@ class Settings:
     cluster_guard_blocks: int = _setting(
         1_000, "Clustering checks the supercluster guard after every this many blocks."
     )
+    eth_deposit_window_blocks: int = _setting(
+        7_200,
+        "Deposit detection: a deposit address forwards each payment within this many blocks.",
+    )
+    eth_deposit_tolerance_bps: int = _setting(
+        100,
+        "Deposit detection: forwarded (plus fees paid) may differ from received by this many "
+        "basis points (100 = 1%).",
+    )
+    eth_deposit_min_deposits: int = _setting(
+        2,
+        "Deposit detection: an untagged hot wallet needs at least this many deposit addresses.",
+    )
     esplora_url: str | None = _text_setting(
         "Esplora REST server (electrs/mempool API) that traces fetch missing spends from."
     )

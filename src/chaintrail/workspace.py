@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chaintrail.ingest.pipeline import BtcIngest
     from chaintrail.store.export import ExportResult
     from chaintrail.tags.service import TagService
+    from chaintrail.trace.account_result import AccountTrace
     from chaintrail.trace.backward import BackwardTrace
     from chaintrail.trace.paths import PathSearch
     from chaintrail.trace.policies import TracePolicy
@@ -180,7 +181,7 @@ class Workspace:
 
     @property
     def cases(self) -> CaseService:
-        """Victim reports: import (write), verify on chain (write), list, show."""
+        """Victim reports and cases: import, verify on chain, triage (write); list, show."""
         from chaintrail.cases.service import CaseService
 
         return CaseService(self)
@@ -217,6 +218,29 @@ class Workspace:
         with open_trace_fetcher(self, url) as fetcher:
             return trace(self, start, policy=policy, stop=stop, budget=budget, fetcher=fetcher)
 
+    def trace_account(
+        self,
+        *,
+        asset: str,
+        sources: Iterable[str] = (),
+        from_address: str | None = None,
+        since: str | int | None = None,
+        until: str | int | None = None,
+        policy: TracePolicy | str | None = None,
+        stop: Stop | None = None,
+        budget: int | None = None,
+        chain: str = "eth",
+    ) -> AccountTrace:
+        """Trace one asset (``ETH``, a token address or symbol) forward on an account-model
+        chain from transfers (``TXHASH[:INDEX]``) or an address's receipts (see
+        :func:`chaintrail.trace.account.trace_account`)."""
+        from chaintrail.trace.account import trace_account
+
+        return trace_account(
+            self, asset=asset, sources=list(sources), from_address=from_address, since=since,
+            until=until, policy=policy, stop=stop, budget=budget, chain=chain,
+        )  # fmt: skip
+
     def trace_back(
         self,
         target: Iterable[object] | str,
@@ -238,12 +262,24 @@ class Workspace:
         cluster: int | None = None,
         since: str | int | None = None,
         until: str | int | None = None,
+        offline: bool = False,
+        esplora_url: str | None = None,
     ) -> list[str]:
         """Outpoints paying an address or cluster in a time window, as trace sources (see
-        :func:`chaintrail.trace.sources.received`)."""
+        :func:`chaintrail.trace.sources.received`).
+
+        With an Esplora server (``esplora_url`` or the setting) and not ``offline``, the
+        address's confirmed history is fetched into the store first (needs ``write=True``), so
+        payments the store lacked are found too.
+        """
         from chaintrail.trace.sources import Window, received
 
         window = Window.parse(since, until)
+        url = esplora_url or self.settings.esplora_url
+        if address is not None and url and not offline:
+            from chaintrail.ingest.sources.esplora import fetch_address
+
+            fetch_address(self, url, address.strip())
         return received(self, address=address, cluster=cluster, window=window)
 
     def paths(

@@ -93,6 +93,12 @@ def node(shared_data: Path) -> Iterator[EthNode]:
         ("eth_blockNumber", "[]"): json.dumps(hex(BLOCK)).encode(),
         ("eth_getBlockByNumber", json.dumps([hex(BLOCK), True])): _result_text(block),
     }
+    # the same block with transaction hashes only, as a node answers (n, false)
+    header = json.loads(block.read_text())["result"]
+    header["transactions"] = [t["hash"] for t in header["transactions"]]
+    answers[("eth_getBlockByNumber", json.dumps([hex(BLOCK), False]))] = json.dumps(
+        header, separators=(",", ":")
+    ).encode()
     receipts = {}
     for path in (d / "test_export_receipts_job/receipts_with_logs").glob("*Receipt_*.json"):
         tx = path.stem.rsplit("_", 1)[1]
@@ -131,7 +137,7 @@ def test_node_without_block_receipts_or_traces(
         "receipts": "eth_getTransactionReceipt", "traces": "unavailable",
         "traces_reason": "debug_traceBlockByNumber: the method debug_traceBlockByNumber does "
         "not exist/is not available; trace_block: the method trace_block does not exist/is "
-        "not available", "tokens_unanswered": 1, "retries": 0,
+        "not available", "tokens_unanswered": 1, "retries": 0, "reorgs": [],
     }  # fmt: skip
     assert (report["blocks_added"], report["transactions_added"], report["receipts_added"],
             report["logs_added"], transfers) == (1, 4, 4, 2, 2)  # fmt: skip

@@ -267,3 +267,37 @@ def test_cli_fetches_with_esplora_url_and_not_offline(
     assert got["limits"]["fetch"]["txs_fetched"] > 0
     for key in ("endpoints", "unspent", "stopped", "hops"):
         assert got[key] == expected[key], key
+
+
+def test_from_address_fetches_the_address_history(
+    tmp_path: Path,
+    blocks: list[bytes],
+    server: EsploraServer,
+    full_ws: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Hal's address is first paid in block 170, which the store lacks: offline there is nothing
+    to trace; with the server its history is fetched and traced as on the whole store."""
+    import json
+
+    from tests._cli import run
+
+    hal = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
+    (tmp_path / "blk.dat").write_bytes(blk_file(blocks[:CUT]))  # block 170 not stored
+    w = ("-w", str(tmp_path / "ws"))
+    run(capsys, *w, "init")
+    run(capsys, *w, "ingest", "btc-blocks", str(tmp_path / "blk.dat"))
+    args = ("trace", "--from-address", hal, "--max-hops", "3", "--json")
+    err = run(capsys, *w, *args, "--offline", code=2)
+    assert "does not appear in the btc store" in err
+    got = json.loads(run(capsys, *w, *args, "--esplora-url", server.url))
+    expected = json.loads(run(capsys, "-w", str(full_ws), *args))
+    assert got["sources"] == expected["sources"] and got["sources"]
+    assert got["sources"][0]["txid"] == TX_170
+    for key in ("endpoints", "unspent", "stopped"):
+        assert got[key] == expected[key], key
+    with Workspace.open(tmp_path / "ws") as ws:
+        pages = ws.con.execute(
+            "select count(*) from provenance where detail = 'esplora address history'"
+        ).fetchone()
+    assert pages is not None and pages[0] >= 1

@@ -25,7 +25,7 @@ def test_json_shape(results: tuple[dict, Path]):
     assert data["tool"]["name"] == "chaintrail" and data["tool"]["version"]
     assert data["parameters"]["scenarios"] == ["mixed"] and data["parameters"]["seeds"] == [1]
     assert data["parameters"]["blocks"] == 30
-    assert set(data["not_measured"]) == {"triage"}
+    assert data["not_measured"] == {}
     assert data["parameters"]["tracing"]["policies"] == ["fifo", "lifo", "tiho", "haircut",
                                                          "poison"]  # fmt: skip
     assert data["heuristics"]["trace.fifo"] == 1
@@ -85,5 +85,5 @@ def test_deterministic_and_tables(results: tuple[dict, Path], capsys: pytest.Cap
     assert again == data
     text = run(capsys, "validate", "--blocks", "30", "--change", "optimal")
     assert "clustering (n=1, no interval)" in text
-    assert "change.optimal" not in text and "optimal" in text and "triage: not measured" in text
+    assert "change.optimal" not in text and "optimal" in text and "case triage of the" in text
     assert "FIFO equals the truth's flows: yes (0 of " in text and "endpoints vs the truth" in text

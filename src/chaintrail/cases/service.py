@@ -11,6 +11,7 @@ the payment is counted once.
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import hashlib
 import json
 from collections import Counter
@@ -21,8 +22,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from chaintrail.cases import triage
 from chaintrail.cases.btc_payments import BtcPayments
 from chaintrail.cases.eth_payments import EthPayments
+from chaintrail.cases.grouping import DEFAULT_CONVERGENCE_HOPS
 from chaintrail.cases.matching import (
     Lookups,
     MatchOptions,
@@ -34,6 +37,7 @@ from chaintrail.cases.matching import (
 from chaintrail.cases.model import ImportReport, Problem, Rejection, Report, Verification
 from chaintrail.cases.read import Layout, read_rows
 from chaintrail.cases.store import CaseStore
+from chaintrail.cases.triage import TriageReport
 from chaintrail.cases.validate import validate_row
 from chaintrail.errors import (
     CaseExistsError,
@@ -44,6 +48,7 @@ from chaintrail.errors import (
 )
 
 if TYPE_CHECKING:
+    from chaintrail.trace.policies import TracePolicy
     from chaintrail.workspace import Workspace
 
 #: (chain, asset) whose payments can be verified against the store so far.
@@ -304,14 +309,49 @@ class CaseService:
         self.store.write_case(case_id, title.strip(), assignee, sorted(set(report_ids)))
         return self.show(case_id)
 
-    def add_note(self, case_id: str, text: str, *, author: str) -> int:
-        """Append a note to a case; returns the note's id."""
+    def triage(
+        self, *, policy: TracePolicy | None = None, hops: int = DEFAULT_CONVERGENCE_HOPS
+    ) -> TriageReport:
+        """Group verified reports into schemes (one case each), trace every case's payments
+        under ``policy`` (FIFO by default), rank the cases and store the run."""
+        self._writable("triage cases")
+        if hops < 1:
+            raise UsageError("--hops must be at least 1", hint="E.g. --hops 4.")
+        return triage.run(self.ws, self.store, policy=policy, hops=hops)
+
+    def _case(self, case_id: str) -> dict[str, Any]:
+        case = self.store.case(case_id)
+        if case is None:
+            raise CaseNotFoundError(case_id)
+        return case
+
+    def assign(self, case_id: str, assignee: str) -> dict[str, Any]:
+        """Assign a case to an investigator; returns it as ``show`` does."""
+        self._writable("assign a case")
+        self._case(case_id)
+        if not assignee.strip():
+            raise UsageError("An assignee cannot be empty.", hint="Give the investigator's id.")
+        self.store.assign(case_id, assignee.strip())
+        return self.show(case_id)
+
+    def close(self, case_id: str, *, reason: str | None = None) -> dict[str, Any]:
+        """Close an open case (with an optional reason); returns it as ``show`` does."""
+        self._writable("close a case")
+        if self._case(case_id)["status"] == "closed":
+            raise UsageError(
+                f"Case {case_id!r} is already closed.", hint="'cases show' gives its close reason."
+            )
+        self.store.close(case_id, reason.strip() if reason and reason.strip() else None)
+        return self.show(case_id)
+
+    def add_note(self, case_id: str, text: str, *, author: str | None = None) -> int:
+        """Append a note to a case (``author`` default: the OS user); returns the note's id."""
         self._writable("write a note")
         if self.store.case(case_id) is None:
             raise CaseNotFoundError(case_id)
         if not text.strip():
             raise UsageError("A note cannot be empty.", hint="Write what was done or found.")
-        return self.store.write_note(case_id, author, text)
+        return self.store.write_note(case_id, author or getpass.getuser(), text)
 
     # --- listing -------------------------------------------------------------------------------
 
@@ -356,7 +396,7 @@ class CaseService:
             }
         case = self.store.case(identifier)
         if case is not None:
-            return {"kind": "case", "case": case}
+            return {"kind": "case", "case": case, "triage": self.store.latest_triage(identifier)}
         raise CaseNotFoundError(identifier)
 
 

@@ -90,6 +90,9 @@ _REPORT_COLUMNS = (
     "asset, amount_text, amount, decimals, tx_hash, from_address, to_address, description, "
     "flags, normalisations, duplicate_of"
 )
+_CASE_COLUMNS = (
+    "case_id", "title", "status", "assignee", "opened_at", "closed_at", "origin", "close_reason",
+)  # fmt: skip
 _REJECT_COLUMNS = "import_id, row_number, report_id, raw, fields, problems"
 _VERIFICATION_COLUMNS = (
     "report_id, status, method, reasons, txid, vout, address, verified_amount, block_height, "
@@ -302,18 +305,43 @@ class CaseStore:
     # --- cases ---------------------------------------------------------------------------------
 
     def write_case(
-        self, case_id: str, title: str, assignee: str | None, report_ids: Sequence[str]
+        self,
+        case_id: str,
+        title: str,
+        assignee: str | None,
+        report_ids: Sequence[str],
+        *,
+        origin: str = "hand",
     ) -> None:
         now = datetime.now(UTC)
         with atomic(self.con):
             self.con.execute(
-                "insert into cases values (?, ?, 'open', ?, ?, NULL)",
-                [case_id, title, assignee, now],
+                "insert into cases (case_id, title, status, assignee, opened_at, closed_at, "
+                "origin) values (?, ?, 'open', ?, ?, NULL, ?)",
+                [case_id, title, assignee, now, origin],
             )
             for report_id in report_ids:
                 self.con.execute(
-                    "insert into case_reports values (?, ?, ?)", [case_id, report_id, now]
+                    "insert into case_reports (case_id, report_id, added_at, placed_by) "
+                    "values (?, ?, ?, ?)",
+                    [case_id, report_id, now, origin],
                 )
+
+    def assign(self, case_id: str, assignee: str) -> None:
+        self.con.execute("update cases set assignee = ? where case_id = ?", [assignee, case_id])
+
+    def close(self, case_id: str, reason: str | None) -> None:
+        self.con.execute(
+            "update cases set status = 'closed', closed_at = ?, close_reason = ? where case_id = ?",
+            [datetime.now(UTC), reason, case_id],
+        )
+
+    def placements(self) -> list[tuple[str, str, str]]:
+        """(case id, report id, placed by) of every report in a case."""
+        rows = self.con.execute(
+            "select case_id, report_id, placed_by from case_reports order by case_id, report_id"
+        ).fetchall()
+        return [(str(c), str(r), str(p)) for c, r, p in rows]
 
     def write_note(self, case_id: str, author: str, text: str) -> int:
         row = self.con.execute(
@@ -324,7 +352,7 @@ class CaseStore:
         return int(row[0])
 
     def case(self, case_id: str) -> dict[str, Any] | None:
-        cols = ("case_id", "title", "status", "assignee", "opened_at", "closed_at")
+        cols = _CASE_COLUMNS
         row = self.con.execute(
             f"select {', '.join(cols)} from cases where case_id = ?", [case_id]
         ).fetchone()
@@ -338,6 +366,13 @@ class CaseStore:
                 [case_id],
             ).fetchall()
         ]
+        found["placed_by"] = dict(
+            self.con.execute(
+                "select report_id, placed_by from case_reports where case_id = ? "
+                "order by report_id",
+                [case_id],
+            ).fetchall()
+        )
         found["notes"] = [
             {"id": i, "created_at": t, "author": a, "text": x}
             for i, t, a, x in self.con.execute(
@@ -348,13 +383,149 @@ class CaseStore:
         return found
 
     def cases(self) -> list[dict[str, Any]]:
-        cols = ("case_id", "title", "status", "assignee", "opened_at", "closed_at")
+        cols = _CASE_COLUMNS
         rows = self.con.execute(
             f"select {', '.join(f'c.{c}' for c in cols)}, count(r.report_id) "
             "from cases c left join case_reports r using (case_id) "
             f"group by {', '.join(f'c.{c}' for c in cols)} order by c.case_id"
         ).fetchall()
         return [{**dict(zip(cols, r[:-1], strict=True)), "reports": r[-1]} for r in rows]
+
+    # --- triage --------------------------------------------------------------------------------
+
+    def address_context(
+        self, addresses: Sequence[str], categories: Sequence[str]
+    ) -> dict[str, tuple[int | None, bool]]:
+        """(cluster id, attributed) of each Bitcoin address: its cluster (None when not
+        clustered) and whether it or another address of its cluster has a tag in
+        ``categories`` (an attributed service)."""
+        rows = self.con.execute(
+            """with f as (select distinct unnest($a::VARCHAR[]) as address),
+               fc as (select f.address, c.cluster_id from f
+                      left join addresses a on a.address = f.address
+                      left join clusters c on c.address_id = a.id),
+               members as (select fc.address, fc.address as via from fc
+                           union
+                           select fc.address, a2.address from fc
+                           join clusters c2 on c2.cluster_id = fc.cluster_id
+                           join addresses a2 on a2.id = c2.address_id),
+               tagged as (select distinct m.address from members m
+                          join tags t on t.address_norm = m.via
+                          where t.network = 'BTC'
+                            and (lower(t.category) in (select unnest($c::VARCHAR[]))
+                                 or list_has_any(t.concepts, $c::VARCHAR[])))
+               select fc.address, fc.cluster_id, tagged.address is not null
+               from fc left join tagged using (address)""",
+            {"a": list(addresses), "c": list(categories)},
+        ).fetchall()
+        return {str(a): (None if c is None else int(c), bool(t)) for a, c, t in rows}
+
+    def tip(self) -> tuple[int | None, datetime | None]:
+        """Height and time of the newest best-chain block (None, None when empty)."""
+        row = self.con.execute(
+            "select max(height), max(time) from blocks where in_best_chain"
+        ).fetchone()
+        return (None, None) if row is None else (row[0], row[1])
+
+    def verification_run(self) -> int | None:
+        row = self.con.execute("select max(id) from verification_runs").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def write_triage(
+        self,
+        *,
+        parameters: dict[str, Any],
+        height_to: int | None,
+        verification_run_id: int | None,
+        new_cases: Sequence[tuple[str, str]],
+        placements: dict[str, str],
+        superseded: Sequence[tuple[str, str]],
+        figures: Sequence[tuple[str, dict[str, Any]]],
+        merges: Sequence[tuple[str, str, str, str, dict[str, Any]]],
+    ) -> int:
+        """Store one triage run in one transaction: the cases it opens, the reports it places
+        (``placements``: report id -> case id; only triage's own placements move), the cases it
+        supersedes (closed with a note), the ranked figures and the merges."""
+        con = self.con
+        now = datetime.now(UTC)
+        with atomic(con):
+            got = con.execute(
+                "insert into triage_runs values (nextval('triage_run_id_seq'), ?, ?, ?, ?, ?) "
+                "returning id",
+                [now, __version__, dumps(parameters), height_to, verification_run_id],
+            ).fetchone()
+            assert got is not None
+            run_id = int(got[0])
+            for case_id, title in new_cases:
+                con.execute(
+                    "insert into cases (case_id, title, status, assignee, opened_at, closed_at, "
+                    "origin) values (?, ?, 'open', NULL, ?, NULL, 'triage')",
+                    [case_id, title, now],
+                )
+            old = {
+                (str(r), str(c))
+                for c, r in con.execute(
+                    "select case_id, report_id from case_reports where placed_by = 'triage'"
+                ).fetchall()
+            }
+            new = set(placements.items())
+            for report_id, case_id in sorted(old - new):
+                con.execute(
+                    "delete from case_reports where case_id = ? and report_id = ? "
+                    "and placed_by = 'triage'",
+                    [case_id, report_id],
+                )
+            for report_id, case_id in sorted(new - old):
+                con.execute(
+                    "insert into case_reports (case_id, report_id, added_at, placed_by) "
+                    "values (?, ?, ?, 'triage')",
+                    [case_id, report_id, now],
+                )
+            for case_id, note in superseded:
+                con.execute(
+                    "update cases set status = 'closed', closed_at = ?, "
+                    "close_reason = 'superseded' where case_id = ?",
+                    [now, case_id],
+                )
+                con.execute(
+                    "insert into case_notes values (nextval('case_note_id_seq'), ?, ?, "
+                    "'triage', ?)",
+                    [case_id, now, note],
+                )
+            _insert(
+                con,
+                "case_triage",
+                {"run_id": "i", "case_id": "s", "rank": "i", "figures": "s"},
+                [
+                    [run_id, case_id, rank, dumps(data)]
+                    for rank, (case_id, data) in enumerate(figures, start=1)
+                ],
+            )
+            _insert(
+                con,
+                "scheme_merges",
+                {
+                    "run_id": "i",
+                    "case_id": "s",
+                    "report_a": "s",
+                    "report_b": "s",
+                    "reason": "s",
+                    "detail": "s",
+                },  # fmt: skip
+                [[run_id, c, a, b, reason, dumps(detail)] for c, a, b, reason, detail in merges],
+            )
+        return run_id
+
+    def latest_triage(self, case_id: str) -> dict[str, Any] | None:
+        """The case's figures from the latest triage run that ranked it."""
+        row = self.con.execute(
+            "select t.run_id, t.rank, t.figures from case_triage t where t.case_id = ? "
+            "order by t.run_id desc limit 1",
+            [case_id],
+        ).fetchone()
+        if row is None:
+            return None
+        return {"run_id": int(row[0]), "rank": int(row[1]), **json.loads(row[2])}
 
 
 def _insert(

@@ -1,19 +1,23 @@
-"""Case commands: ``cases import``, ``cases rejected``, ``cases verify``, ``cases list``,
-``cases show``."""
+"""Case commands: ``cases import``, ``cases rejected``, ``cases verify``, ``cases triage``,
+``cases list``, ``cases show``, ``cases open``, ``cases note``, ``cases assign``,
+``cases close``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
+from chaintrail.cases.grouping import DEFAULT_CONVERGENCE_HOPS
 from chaintrail.cases.read import make_layout
 from chaintrail.cases.service import verify_options
 from chaintrail.cli._common import console, console_err, open_workspace, print_json
+from chaintrail.trace import policy
 
 app = typer.Typer(
-    help="Victim reports: import, verify on chain, list, show.",
+    help="Victim reports and cases: import, verify on chain, triage, list, show, work a case.",
     no_args_is_help=True,
 )
 
@@ -183,16 +187,7 @@ def show(
         print_json(data)
         return
     if data["kind"] == "case":
-        case = data["case"]
-        console.print(
-            f"case {case['case_id']}: {case['title']} ({case['status']}), "
-            f"{len(case['report_ids'])} reports",
-            markup=False,
-        )
-        for note in case["notes"]:
-            console.print(
-                f"  note {note['created_at']} {note['author']}: {note['text']}", markup=False
-            )
+        _print_case(data)
         return
     r = data["report"]
     table = Table(title=f"report {r['report_id']} (import #{r['import_id']}, row {r['row']})")
@@ -216,3 +211,154 @@ def show(
     console.print(
         f"verification: {v['status']}{where} {amount} {', '.join(v['reasons'])}", markup=False
     )
+
+
+def _print_case(data: dict[str, Any]) -> None:
+    case = data["case"]
+    closed = f", closed: {case['close_reason']}" if case.get("close_reason") else ""
+    console.print(
+        f"case {case['case_id']}: {case['title']} ({case['status']}{closed}; "
+        f"opened by {case.get('origin') or 'hand'}), {len(case['report_ids'])} reports, "
+        f"assignee {case['assignee'] or '-'}",
+        markup=False,
+    )
+    for note in case["notes"]:
+        console.print(f"  note {note['created_at']} {note['author']}: {note['text']}", markup=False)
+    t = data.get("triage")
+    if t is None:
+        console.print("no triage figures yet: run 'chaintrail cases triage'")
+        return
+    console.print(
+        f"triage run #{t['run_id']}: rank {t['rank']}, priority {t['priority']}, "
+        f"{t['victims']} victims, verified {t['verified_amount']}, recoverable "
+        f"{t['recoverable_amount']} (unspent {t['unspent_amount']}); base units",
+        markup=False,
+    )
+    if t["linked_cases"]:
+        console.print("linked cases: " + ", ".join(t["linked_cases"]), markup=False)
+    _print_endpoints(t["endpoints"])
+    for m in t["merges"]:
+        why = {k: v for k, v in m.items() if k not in ("report_a", "report_b", "reason")}
+        console.print(f"  {m['report_a']} + {m['report_b']}: {m['reason']} {why}", markup=False)
+
+
+def _print_endpoints(endpoints: list[dict[str, Any]]) -> None:
+    if not endpoints:
+        return
+    table = Table(title="endpoints")
+    for col in ("label", "category", "address", "cluster", "amount", "recoverable"):
+        table.add_column(col, overflow="fold")
+    for e in endpoints:
+        table.add_row(
+            e["label"], e["category"] or "", e["address"] or "", str(e["cluster_id"] or ""),
+            f"{e['amount']:,}", "yes" if e["recoverable"] else "no",
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("triage")
+def triage(
+    ctx: typer.Context,
+    policy_name: str = typer.Option(
+        "fifo", "--policy", help="fifo, lifo, haircut, poison or tiho (see docs/trace-policies.md)."
+    ),
+    hops: int = typer.Option(
+        DEFAULT_CONVERGENCE_HOPS, "--hops", help="Hops within which converging funds join schemes."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Group verified reports into schemes (one case each), trace and rank the cases."""
+    pol = policy(policy_name)
+    with open_workspace(ctx, write=True) as ws:
+        result = ws.cases.triage(policy=pol, hops=hops)
+    if json_out:
+        print_json(result.to_json())
+        return
+    table = Table(title=f"triage run #{result.run_id} ({pol.name}): {len(result.cases)} cases")
+    for col in ("rank", "case_id", "status", "victims", "verified", "recoverable", "unspent",
+                "priority", "exchanges", "linked"):  # fmt: skip
+        table.add_column(col, overflow="fold")
+    for i, c in enumerate(result.cases, start=1):
+        j = c.to_json()
+        table.add_row(
+            str(i), c.case_id, c.status, str(j["victims"]), str(j["verified_amount"]),
+            str(j["recoverable_amount"]), str(j["unspent_amount"]), f"{c.priority:.2f}",
+            str(len(c.exchanges)), ", ".join(j["linked_cases"]),
+        )  # fmt: skip
+    console.print(table)
+    console.print(
+        f"amounts in base units; {len(result.unverified)} reports unverified, "
+        f"{len(result.rejected)} rows rejected"
+    )
+
+
+@app.command("open")
+def open_(
+    ctx: typer.Context,
+    case_id: str = typer.Argument(..., metavar="CASE_ID", help="The new case's id."),
+    title: str = typer.Option(..., "--title", help="The case's title."),
+    reports: list[str] | None = typer.Option(
+        None, "--report", metavar="REPORT_ID", help="A report to place in the case (repeat)."
+    ),
+    assignee: str | None = typer.Option(None, "--assignee", help="The investigator's id."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Open a case by hand; triage never moves the reports placed in it."""
+    with open_workspace(ctx, write=True) as ws:
+        data = ws.cases.open_case(case_id, title=title, report_ids=reports or (),
+                                  assignee=assignee)  # fmt: skip
+    if json_out:
+        print_json(data)
+        return
+    _print_case(data)
+
+
+@app.command("note")
+def note(
+    ctx: typer.Context,
+    case_id: str = typer.Argument(..., metavar="CASE_ID", help="The case."),
+    text: str = typer.Argument(..., metavar="TEXT", help="The note."),
+    author: str | None = typer.Option(
+        None, "--author", help="Who writes it [default: the OS user]."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Append a note to a case."""
+    with open_workspace(ctx, write=True) as ws:
+        note_id = ws.cases.add_note(case_id, text, author=author)
+    if json_out:
+        print_json({"case_id": case_id, "note_id": note_id})
+        return
+    console.print(f"note #{note_id} added to {case_id}", markup=False)
+
+
+@app.command("assign")
+def assign(
+    ctx: typer.Context,
+    case_id: str = typer.Argument(..., metavar="CASE_ID", help="The case."),
+    who: str = typer.Argument(..., metavar="WHO", help="The investigator's id."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Assign a case to an investigator."""
+    with open_workspace(ctx, write=True) as ws:
+        data = ws.cases.assign(case_id, who)
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"{case_id} assigned to {who}", markup=False)
+
+
+@app.command("close")
+def close(
+    ctx: typer.Context,
+    case_id: str = typer.Argument(..., metavar="CASE_ID", help="The case."),
+    reason: str | None = typer.Option(None, "--reason", help="Why it is closed."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Close a case."""
+    with open_workspace(ctx, write=True) as ws:
+        data = ws.cases.close(case_id, reason=reason)
+    if json_out:
+        print_json(data)
+        return
+    console.print(f"{case_id} closed", markup=False)

@@ -23,9 +23,17 @@ def cluster(
         run = ws.clusters.build(
             change=change, progress=None if json_out else (lambda m: console_err.print(m))
         )
+        eth = ws.clusters.build_eth()
     if json_out:
-        print_json(run.to_json())
+        print_json({**run.to_json(), "eth": None if eth is None else eth.to_json()})
         return
+    if eth is not None:
+        console.print(
+            f"[bold]eth entities run {eth.run_id}[/]: "
+            f"{len({d.address for d in eth.deposits}):,} deposit addresses, "
+            f"{eth.addresses:,} addresses in {eth.clusters:,} customer clusters "
+            f"({eth.links:,} deposit-reuse links)"
+        )
     span = "nothing new" if run.height_from is None else f"{run.height_from:,}–{run.height_to:,}"
     console.print(
         f"[bold]cluster run {run.run_id}[/] (heights {span}): {run.addresses:,} addresses in "

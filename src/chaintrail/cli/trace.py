@@ -75,6 +75,17 @@ def trace(
     ),
     output: Path = typer.Option(None, "-o", "--output", help="Also write the JSON to this file."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    chain: str = typer.Option(
+        "btc",
+        "--chain",
+        help="btc, or eth for the account model: one asset at a time, sources --from "
+        "TXHASH[:INDEX] or --from-address (see docs/trace-policies.md#tracing-on-ethereum).",
+    ),
+    asset: str = typer.Option(
+        None,
+        "--asset",
+        help="With --chain eth: ETH, a token contract address or a token symbol.",
+    ),
 ) -> None:
     """Trace funds forward from outpoints to exchanges, unspent coins and stops — or backward
     to coinbases and attributed sources."""
@@ -106,14 +117,21 @@ def trace(
     stop = stop | Stop.coinjoin()
     if min_amount is not None:
         stop = stop | Stop.below(min_amount)
+    if chain.strip().lower() != "btc" or asset is not None:
+        _trace_account(
+            ctx, chain.strip().lower(), asset, starts, from_address, from_cluster, since, until,
+            direction, policy_name, stop, budget, output, json_out,
+        )  # fmt: skip
+        return
     pol = policy(policy_name)
-    # Fetched transactions are stored: a forward trace that may fetch opens the store for writing.
-    fetching = direction == "forward" and not offline
+    # Fetched transactions are stored: a forward trace, or an address's history, that may be
+    # fetched from a server opens the store for writing.
+    fetching = (direction == "forward" or from_address is not None) and not offline
     fetching = fetching and bool(esplora_url or Settings.from_env().esplora_url)
     with open_workspace(ctx, write=fetching) as ws:
         if not starts:
             starts = ws.received(address=from_address, cluster=from_cluster, since=since,
-                                 until=until)  # fmt: skip
+                                 until=until, offline=offline, esplora_url=esplora_url)  # fmt: skip
         result: Trace | BackwardTrace
         if direction == "backward":
             result = ws.trace_back(starts, policy=pol, stop=stop, budget=budget)
@@ -129,6 +147,67 @@ def trace(
         _render_back(result)
     else:
         _render(result)
+
+
+def _trace_account(
+    ctx: typer.Context, chain: str, asset: str | None, starts: list[str],
+    from_address: str | None, from_cluster: int | None, since: str | None, until: str | None,
+    direction: str, policy_name: str, stop: Stop, budget: int | None, output: Path | None,
+    json_out: bool,
+) -> None:  # fmt: skip
+    """``--chain eth``: one ``ws.trace_account`` call."""
+    if chain != "eth":
+        raise InvalidTraceOptionError(
+            f"--asset needs an account-model chain, not --chain {chain}",
+            "Use --chain eth with --asset, or leave --asset out for Bitcoin.",
+        )
+    if asset is None:
+        raise InvalidTraceOptionError(
+            "--chain eth needs --asset", "Give --asset ETH, a token address or a symbol."
+        )
+    if direction != "forward" or from_cluster is not None:
+        raise InvalidTraceOptionError(
+            "Ethereum traces go forward from transfers or an address",
+            "Use --from TXHASH[:INDEX] or --from-address ADDR without --direction backward "
+            "or --from-cluster.",
+        )
+    with open_workspace(ctx) as ws:
+        result = ws.trace_account(
+            asset=asset, sources=starts, from_address=from_address, since=since, until=until,
+            policy=policy_name, stop=stop, budget=budget, chain=chain,
+        )  # fmt: skip
+    data = result.to_json()
+    if output is not None:
+        output.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    if json_out:
+        print_json(data)
+        return
+    unit = result.asset.name
+    console.print(
+        f"[bold]{result.policy}[/] {unit} trace of {len(result.sources):,} transfer(s), "
+        f"{result.source_amount:,} base units — {result.status}"
+    )
+    by_entity: dict[str, int] = defaultdict(int)
+    for f in result.endpoints:
+        a = f.attribution
+        by_entity[f"{a.label} ({a.category})" if a is not None else str(f.address)] += f.amount
+    rows = sorted(by_entity.items(), key=lambda kv: -kv[1])
+    rows += [(f"[{reason}]", amount) for reason, amount in result.amounts.items()
+             if reason not in ("attributed", "listed") and amount]  # fmt: skip
+    table = Table(title=f"where the {unit} went (base units)")
+    for col in ("to", "amount", "share"):
+        table.add_column(col, overflow="fold")
+    total = result.source_amount
+    for name, amount in rows:
+        share = f"{100 * amount / total:.1f}%" if total else ""
+        table.add_row(escape(name), f"{amount:,}", share)
+    console.print(table)
+    if result.opening_unknown:
+        console.print(
+            f"[yellow]note[/] {len(result.opening_unknown):,} payment(s) exceeded what the "
+            "store shows the payer received (opening balance unknown, taken as clean)"
+        )
+    console.print(f"accounted {result.accounted():,} of {total:,}")
 
 
 def _entity(flow: Flow) -> str:

@@ -91,6 +91,20 @@ def _print_tracing(scenario: str, t: dict[str, Any], note: str) -> None:
     console.print(table)
 
 
+def _print_triage(scenario: str, t: dict[str, Any], note: str) -> None:
+    table = Table(title=f"{scenario}: case triage of the simulated victim reports ({note})")
+    cols = ("accepted", "verified right", "accuracy", "invalid rejected", "crimes", "cases",
+            "grouping ARI", "money located")  # fmt: skip
+    for col in cols:
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(t["accepted"]), str(t["verified_correctly"]), _fmt(t["verification_accuracy"]),
+        f"{t['invalid_rejected']}/{t['invalid_rows']}", str(t["crimes"]), str(t["cases"]),
+        _fmt(t["ari"]), _fmt(t["located_share"]),
+    )  # fmt: skip
+    console.print(table)
+
+
 def _print(data: dict[str, Any]) -> None:
     p = data["parameters"]
     console.print(
@@ -137,5 +151,6 @@ def _print(data: dict[str, Any]) -> None:
             table.add_row(name, str(answered), _fmt(m["precision"]), _fmt(m["recall"]))
         console.print(table)
         _print_tracing(scenario, s["tracing"], note)
+        _print_triage(scenario, s["triage"], note)
     for area, why in data["not_measured"].items():
         console.print(f"{area}: {why}", highlight=False)

@@ -13,8 +13,14 @@ from chaintrail.errors import AddressNotFoundError, ClusterNotFoundError, Cluste
 from chaintrail.heuristics.base import Heuristic
 
 if TYPE_CHECKING:
+    from chaintrail.clustering.eth_deposit import EthEntityRun
     from chaintrail.tags.model import Tag
     from chaintrail.workspace import Workspace
+
+
+def _is_eth(address: str) -> bool:
+    text = address.strip()
+    return len(text) == 42 and text[:2].lower() == "0x"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,13 @@ class ClusterService:
             self.ws, change=change, skip_coinjoins=skip_coinjoins, progress=progress
         ).run()
 
+    def build_eth(self) -> EthEntityRun | None:
+        """Detect Ethereum deposit addresses and build the deposit-reuse clusters (see
+        :mod:`chaintrail.clustering.eth_deposit`); None when the store holds no ETH data."""
+        from chaintrail.clustering.eth_deposit import build_eth_entities
+
+        return build_eth_entities(self.ws)
+
     def last_run(self) -> dict[str, Any] | None:
         cur = self.con.execute("select * from cluster_runs order by id desc limit 1")
         row = cur.fetchone()
@@ -126,7 +139,12 @@ class ClusterService:
         return Cluster(address, int(row[0]), int(row[1]), int(row[2]))
 
     def explain(self, address_a: str, address_b: str) -> Explanation:
-        """The shortest chain of recorded links between two addresses, or not linked."""
+        """The shortest chain of recorded links between two addresses, or not linked
+        (Ethereum addresses: the deposit-reuse links)."""
+        if _is_eth(address_a) and _is_eth(address_b):
+            from chaintrail.clustering.eth_deposit import explain
+
+            return explain(self.con, address_a, address_b)
         a, b = self.of(address_a), self.of(address_b)
         if a.cluster_id != b.cluster_id:
             return Explanation(address_a, address_b, False, None, ())

@@ -106,7 +106,7 @@ class SpendFetcher(Protocol):
         ...
 
 
-_TO_ADDRESS = re.compile(r"^([0-9a-fA-F]{64}):([^:\s]*[^\d:\s][^:\s]*)$")
+_TO_ADDRESS = re.compile(r"^([0-9a-fA-F]{64}):([A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*)$")
 
 
 def resolve_sources(

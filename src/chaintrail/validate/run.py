@@ -7,7 +7,8 @@ the multi-input run and each change heuristic on every transaction clustering wo
 (not a coinbase, at least 2 outputs, not labelled a CoinJoin). The multi-input workspace is then
 tagged with the simulator's partial TagPack and traced (:mod:`chaintrail.validate.tracing`):
 FIFO against the truth's flows, and each policy's endpoints against the truth's cash-outs.
-Case triage is not measured yet: that feature does not exist.
+Last, the simulator's victim reports are imported, verified and triaged in that workspace and
+scored (:mod:`chaintrail.validate.triage`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from chaintrail.heuristics.base import Heuristic, InputView, OutputView, TxView
 from chaintrail.heuristics.multi_input import multi_input
 from chaintrail.trace import policy as trace_policy
 from chaintrail.validate import tracing
+from chaintrail.validate import triage as triage_scores
 from chaintrail.validate.scoring import (
     interval,
     score_change,
@@ -39,10 +41,7 @@ from chaintrail.workspace import Workspace
 DEFAULT_SCENARIOS = ("mixed",)
 DEFAULT_BLOCKS = 144
 DEFAULT_CHANGE = tuple(h.name.split(".", 1)[1] for h in change_mod.ALL)
-NOT_MEASURED = {
-    "triage": "not measured: case triage does not exist yet; report verification accuracy, "
-    "grouping adjusted Rand index and money located come with it",
-}
+NOT_MEASURED: dict[str, str] = {}
 STALE = "(select hash from blocks where not in_best_chain)"
 MULTI_INPUT = "multi_input"
 
@@ -85,7 +84,8 @@ class Validation:
             }  # fmt: skip
             out[scenario] = {"seeds": [r["seed"] for r in runs], "clustering": clustering,
                              "coinjoins": cj, "change": change,
-                             "tracing": _tracing_summary(runs)}  # fmt: skip
+                             "tracing": _tracing_summary(runs),
+                             "triage": _triage_summary(runs)}  # fmt: skip
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -135,6 +135,22 @@ def _tracing_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "fifo_rows": sum(r["tracing"]["fifo"]["rows"] for r in runs),
         "policies": policies,
     }
+
+
+def _triage_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Verification accuracy, grouping ARI and the share of money located, as intervals across
+    the seeds, with the pooled counts."""
+    t = [r["triage"] for r in runs]
+    return {
+        "verification_accuracy": interval([x["verification_accuracy"] for x in t]).to_json(),
+        "ari": interval([x["ari"] for x in t]).to_json(),
+        "located_share": interval([x["located"]["share"] for x in t]).to_json(),
+        **{k: sum(x[k] for x in t) for k in ("reports", "accepted", "verified_correctly",
+                                              "invalid_rows", "invalid_rejected", "cases",
+                                              "crimes")},
+        "located": sum(x["located"]["located"] for x in t),
+        "truth": sum(x["located"]["truth"] for x in t),
+    }  # fmt: skip
 
 
 def _share(num: int, den: int) -> float | None:
@@ -214,11 +230,14 @@ def _one(
                     say(f"{scenario} seed {seed}: tracing")
                     ws.tags.import_paths([truth / "tagpack.yaml"], workers=1)
                     traced = tracing.score_tracing(ws, truth, policies=policies, say=say)
+                    say(f"{scenario} seed {seed}: case triage")
+                    triaged = triage_scores.score_triage(ws, truth)
                     run_json = {"transactions": sim.transactions, "addresses": run.addresses,
                                 "entities": sim.entities, "blocks": sim.blocks}  # fmt: skip
             shutil.rmtree(work)
     return {"scenario": scenario, "seed": seed, "sizes": run_json, "clustering": clustering,
-            "coinjoins": cj, "change": change, "tracing": traced}  # fmt: skip
+            "coinjoins": cj, "change": change, "tracing": traced,
+            "triage": triaged}  # fmt: skip
 
 
 def _owners(truth: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -355,8 +374,22 @@ def markdown(data: dict[str, Any]) -> str:
             ans = sum(r["change"][name]["answered"] for r in runs)
             lines.append(f"| {name} | {ev} | {ans} | {_cell(m['precision'])} | "
                          f"{_cell(m['recall'])} |")  # fmt: skip
-        lines += ["", *_tracing_markdown(s["tracing"], runs)]
+        lines += ["", *_tracing_markdown(s["tracing"], runs), *_triage_markdown(s["triage"])]
     return "\n".join(lines)
+
+
+def _triage_markdown(t: dict[str, Any]) -> list[str]:
+    """One table: verification, grouping and money located."""
+    return [
+        "**Case triage** (the simulator's victim reports: import, verify, triage with FIFO).", "",
+        "| accepted reports | verified correctly | verification accuracy | invalid rows rejected "
+        "| crimes | cases | grouping ARI | money located (share of the truth's) |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {t['accepted']} | {t['verified_correctly']} | {_cell(t['verification_accuracy'])} | "
+        f"{t['invalid_rejected']}/{t['invalid_rows']} | {t['crimes']} | {t['cases']} | "
+        f"{_cell(t['ari'])} | {_cell(t['located_share'])} |",
+        "",
+    ]  # fmt: skip
 
 
 _TRACE_COLS = (*tracing.VALUE_METRICS, *tracing.ENTITY_METRICS)

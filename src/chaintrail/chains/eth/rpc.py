@@ -56,6 +56,11 @@ def block(result: dict[str, Any]) -> tuple[EthBlock, list[Reject]]:
     return _with_txs(header, txs), rejects
 
 
+def block_hash(result: dict[str, Any]) -> str:
+    """The hash of a block answer (with full transactions or hashes only)."""
+    return _str(_hex.hash32(result, "hash", "block"))
+
+
 def _with_txs(header: EthBlock, txs: list[EthTx]) -> EthBlock:
     return EthBlock(
         header.number, header.hash, header.parent_hash, header.timestamp, header.miner,

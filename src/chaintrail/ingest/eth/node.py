@@ -97,7 +97,6 @@ class EthRpcClient:
         self.retries = retries
         self.backoff = backoff
         self.retry_count = 0
-        self._next_id = 1
         self._http = httpx.Client(
             headers={"content-type": "application/json", "user-agent": "chaintrail"},
             auth=(parsed.username, parsed.password) if parsed.username else None,
@@ -121,8 +120,9 @@ class EthRpcClient:
         return answer.results[0]
 
     def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> Answer:
-        first = self._next_id
-        self._next_id += len(calls)
+        # Ids number the calls of this batch only: the same question asked again is the same
+        # request, so an unchanged answer is byte-identical and stored (provenance) once.
+        first = 1
         payload = [
             {"jsonrpc": "2.0", "id": first + i, "method": m, "params": p}
             for i, (m, p) in enumerate(calls)
@@ -223,6 +223,23 @@ class EthNodeSource:
             return _hex.parse_quantity(self.client.call("eth_blockNumber", []), "answer", "tip")
         except MalformedEthRecordError as e:
             raise InvalidEthDataError(f"{self.client.url} eth_blockNumber", e.message) from e
+
+    def block_hashes(self, numbers: Sequence[int]) -> dict[int, str]:
+        """The node's best-chain hash at each height (``eth_getBlockByNumber(n, false)``, one
+        batch): what stored blocks are compared with to find a reorg's fork point."""
+        url = self.client.url
+        answer = self.client.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        out = {}
+        for n, result, error in zip(numbers, answer.results, answer.errors, strict=True):
+            if error is not None:
+                raise _rpc_error(url, f"eth_getBlockByNumber {n}", error)
+            if not isinstance(result, dict):
+                raise RpcError(url, f"eth_getBlockByNumber {n}", None, "no such block")
+            try:
+                out[n] = rpc.block_hash(result)
+            except MalformedEthRecordError as e:
+                raise InvalidEthDataError(f"{url} block {n}", e.message.rstrip(".")) from e
+        return out
 
     def fetch(self, numbers: Sequence[int]) -> list[tuple[EthBatch, SourceInput]]:
         """Blocks ``numbers`` with receipts and traces: (rows, provenance) per answer."""

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 
 from chaintrail.errors import UsageError, WorkspaceError
 from chaintrail.ingest.eth.node import EthNodeSource
+from chaintrail.ingest.eth.reorg import EthChainFollower
 from chaintrail.ingest.eth.sources import iter_files
 from chaintrail.ingest.eth.writer import EthWriter
+from chaintrail.ingest.pipeline import Reorg
 
 if TYPE_CHECKING:
     from chaintrail.workspace import Workspace
@@ -94,7 +96,8 @@ class EthIngest:
     ) -> EthIngestReport:
         """Blocks ``start..stop`` from a node (default: after the highest stored block, up to
         the node's tip), ``batch_blocks`` per transaction. ``keep_raw`` archives each answer's
-        exact bytes under ``<workspace>/raw/<sha256>.gz``."""
+        exact bytes under ``<workspace>/raw/<sha256>.gz``. Stored blocks the node's chain no
+        longer holds are rolled back first (see :mod:`.reorg`)."""
         if batch_blocks < 1:
             raise UsageError("--batch must be at least 1.")
         self.writer.archive = self.ws.path / "raw" if keep_raw else None
@@ -107,15 +110,33 @@ class EthIngest:
                 "select address from tokens where chain = ?", [self.writer.chain]
             ).fetchall()
         )
+        follower = EthChainFollower(self.ws.con, source, chain=self.writer.chain,
+                                    limit=self.ws.settings.max_reorg_depth)  # fmt: skip
+        reorgs: list[Reorg] = []
         first = self._next_block() if start is None else start
+        if start is None and first > 0:
+            # resuming: the stored tip may have left the node's chain since the last run
+            reorg = follower.check_tip(min(first - 1, tip))
+            if reorg is not None:
+                reorgs.append(reorg)
+                first = reorg.fork_height + 1
         last = tip if stop is None else min(stop, tip)
         done = 0
-        for low in range(first, last + 1, batch_blocks):
+        low = first
+        while low <= last:
             numbers = list(range(low, min(low + batch_blocks - 1, last) + 1))
-            result = self.writer.write(source.fetch(numbers))
+            parts = source.fetch(numbers)
+            reorg = follower.check_batch(parts[0][0].blocks)
+            if reorg is not None:
+                reorgs.append(reorg)
+                low = min(low, reorg.fork_height + 1)
+                first = min(first, low)
+                continue
+            result = self.writer.write(parts)
             for table, key in _REPORTED.items():
                 report.added[key] += result.added[table]
             done += len(numbers)
+            low = numbers[-1] + 1
             if progress:
                 progress(done, sum(report.added.values()))
         report.node = {
@@ -124,6 +145,7 @@ class EthIngest:
             "traces_reason": source.state.traces_reason,
             "tokens_unanswered": source.state.tokens_unanswered,
             "retries": source.client.retry_count,
+            "reorgs": [r.to_json() for r in reorgs],
         }  # fmt: skip
         report.seconds = time.monotonic() - started
         return report

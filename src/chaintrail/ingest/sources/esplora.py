@@ -60,6 +60,7 @@ from chaintrail.errors import (
     BlockParseError,
     ChainMismatchError,
     FetchNeedsWriteError,
+    InvalidAddressError,
     InvalidSourceDataError,
     InvalidTxidError,
     NotFoundError,
@@ -183,6 +184,12 @@ class EsploraClient:
 # --- storing --------------------------------------------------------------------------------
 
 
+#: Most transactions of one address fetched as trace sources (see EsploraFetcher.address_txids).
+MAX_ADDRESS_TXS = 10_000
+#: Transactions per page of Esplora's ``/address/:a/txs/chain``.
+_PAGE = 25
+
+
 @dataclass(slots=True)
 class FetchReport:
     """What :meth:`EsploraFetcher.fetch` did."""
@@ -296,6 +303,42 @@ class EsploraFetcher:
                 if r is not None:
                     self._outspends[txid] = _parse_outspends(r, self.client.url)
         return {t: self._outspends[t] for t in txids if t in self._outspends}
+
+    def address_txids(self, address: str, *, limit: int = MAX_ADDRESS_TXS) -> list[str]:
+        """The confirmed transactions funding or spending ``address``, oldest first, from
+        ``GET /address/:a/txs/chain[/:last_seen_txid]`` (25 a page, newest first; each page
+        recorded as evidence). More than ``limit`` raises UsageError: such an address is a
+        service or a hub, and a partial history would silently miss payments."""
+        if not address or any(c in address for c in "/?#% "):
+            raise InvalidAddressError("btc", address)
+        self.network()
+        txids: list[str] = []
+        pages: list[Response] = []
+        path = f"/address/{address}/txs/chain"
+        while True:
+            r = self.client.get(path)
+            if r is None:
+                break
+            pages.append(r)
+            page = _json(r, self.client.url)
+            if not isinstance(page, list):
+                raise InvalidSourceDataError(self.client.url, f"{path}: not a JSON array")
+            got = [str(t.get("txid", "")) for t in page if isinstance(t, dict)]
+            if not all(_is_hash(t) for t in got):
+                raise InvalidSourceDataError(self.client.url, f"{path}: a txid is malformed")
+            txids += [t for t in got if t not in txids]
+            if len(txids) > limit:
+                raise UsageError(
+                    f"Address {address} has more than {limit:,} transactions at the Esplora "
+                    f"server: too many to fetch for a trace source.",
+                    hint="Such an address is a service or hub; trace from outpoints instead.",
+                )
+            if len(got) < _PAGE:
+                break
+            path = f"/address/{address}/txs/chain/{got[-1]}"
+        with atomic(self.ws.con):
+            self._record([(r, "esplora address history") for r in pages])
+        return txids[::-1]
 
     # --- transactions -------------------------------------------------------------------------
 
@@ -743,6 +786,16 @@ def open_trace_fetcher(ws: Workspace, url: str) -> Iterator[TraceFetcher]:
         raise FetchNeedsWriteError(url)
     with EsploraClient(url) as client:
         yield TraceFetcher(EsploraFetcher(ws, client))
+
+
+def fetch_address(ws: Workspace, url: str, address: str) -> FetchReport:
+    """Store the confirmed history of ``address`` (the transactions funding or spending it),
+    so that the payments it received can be traced (``ws.received`` with a server)."""
+    if not ws.writable:
+        raise FetchNeedsWriteError(url)
+    with EsploraClient(url) as client:
+        fetcher = EsploraFetcher(ws, client)
+        return fetcher.fetch(fetcher.address_txids(address))
 
 
 def fetch_txs(ws: Workspace, url: str, txids: Sequence[str], *, keep_raw: bool = True,

@@ -1,0 +1,428 @@
+"""Case triage: one case per scheme, each case's money traced to endpoints, ranked.
+
+For every case the victims' verified payments (each payment once: duplicates are left out) are
+traced forward together under the chosen policy (FIFO by default) with the default stop rules.
+The figures follow from the trace alone, so they are exactly what ``chaintrail trace`` gives
+for the same outpoints:
+
+* **endpoints**: value per attributed endpoint (label, category, deposit address, cluster);
+* **unspent amount**: value sitting unspent at the addresses the trace identified;
+* **recoverable amount**: value that reached an attributed exchange (``exchange``,
+  ``deposit_wallet``, ``hot_wallet``) plus the unspent amount — what a freeze request or a
+  seizure can still reach. Value at a mixer, in a CoinJoin or lost to fees is not recoverable;
+* **priority** (0–100, higher first): ``100 × (0.5·R + 0.3·V + 0.2·T)`` where ``R`` is the
+  case's recoverable amount as a share of the largest case's (per asset), ``V`` its victims as
+  a share of the largest case's, and ``T = 0.5 ^ (age / 30 days)``, ``age`` being the time from
+  the case's last traced movement to the newest block of the store (never the wall clock, so a
+  re-run on the same store gives the same ranking). Each case's JSON gives the three terms.
+
+Amounts are integers in base units per asset. Only Bitcoin payments are traced so far; cases of
+other assets get their reported and verified amounts and ``traced: false``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from chaintrail.cases.grouping import (
+    DEFAULT_CONVERGENCE_HOPS,
+    Member,
+    Merge,
+    Scheme,
+    convergence_stop,
+    group,
+    trace_reach,
+)
+from chaintrail.cases.model import Report, Verification
+from chaintrail.trace.engine import default_stop
+from chaintrail.trace.policies import Fifo, TracePolicy
+from chaintrail.trace.result import Trace
+from chaintrail.trace.stops import DEFAULT_STOP_CATEGORIES
+
+if TYPE_CHECKING:
+    from chaintrail.cases.store import CaseStore
+    from chaintrail.workspace import Workspace
+
+#: Endpoint categories whose value a freeze request can reach.
+RECOVERABLE_CATEGORIES: Final = frozenset({"exchange", "deposit_wallet", "hot_wallet"})
+#: Weights of the priority terms (recoverable value, victims, recency) and the recency half-life.
+WEIGHTS: Final = (0.5, 0.3, 0.2)
+HALF_LIFE_DAYS: Final = 30
+PRIORITY_FORMULA: Final = "100 * (0.5*R + 0.3*V + 0.2*T), T = 0.5 ** (age_days / 30)"
+
+
+@dataclass(slots=True)
+class CaseFigures:
+    """One case's triage figures; amounts per asset in base units."""
+
+    case_id: str
+    title: str
+    status: str
+    origin: str
+    assignee: str | None
+    report_ids: list[str]
+    members: list[str]  # reports whose payment counts (verified, not a duplicate)
+    clusters: list[int]
+    reported: dict[str, int]
+    verified: dict[str, int]
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+    unspent: dict[str, int] = field(default_factory=dict)
+    recoverable: dict[str, int] = field(default_factory=dict)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+    last_movement: datetime | None = None
+    trace: Trace | None = None
+    traced: bool = False
+    merges: list[Merge] = field(default_factory=list)
+    priority: float = 0.0
+    priority_terms: dict[str, Any] = field(default_factory=dict)
+    links: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def assets(self) -> list[str]:
+        return sorted(set(self.reported) | set(self.verified))
+
+    def _amount(self, per_asset: Mapping[str, int]) -> int | dict[str, int]:
+        """One integer for a one-asset case, else ``{asset: amount}`` (the issue's contract)."""
+        assets = self.assets
+        if len(assets) <= 1:
+            return per_asset.get(assets[0], 0) if assets else 0
+        return {a: per_asset.get(a, 0) for a in assets}
+
+    def endpoint_addresses(self) -> set[str]:
+        return {e["address"] for e in self.endpoints if e["address"]}
+
+    def endpoint_outputs(self) -> set[str]:
+        return {o for e in self.endpoints for o in e["outputs"]}
+
+    def to_json(self) -> dict[str, Any]:
+        assets = self.assets
+        trace = self.trace
+        return {
+            "case_id": self.case_id,
+            "title": self.title,
+            "status": self.status,
+            "origin": self.origin,
+            "assignee": self.assignee,
+            "asset": assets[0] if len(assets) == 1 else assets,
+            "report_ids": self.report_ids,
+            "victims": len(self.members),
+            "clusters": self.clusters,
+            "reported_amount": self._amount(self.reported),
+            "verified_amount": self._amount(self.verified),
+            "endpoints": self.endpoints,
+            "exchanges": self.exchanges,
+            "unspent_amount": self._amount(self.unspent),
+            "recoverable_amount": self._amount(self.recoverable),
+            "priority": self.priority,
+            "priority_terms": self.priority_terms,
+            "last_movement": None if self.last_movement is None else self.last_movement.isoformat(),
+            "linked_cases": sorted({link["case_id"] for link in self.links}),
+            "links": self.links,
+            "merges": [m.to_json() for m in self.merges],
+            "traced": self.traced,
+            "trace": None if trace is None else {
+                "policy": trace.policy, "policy_version": trace.policy_version,
+                "status": str(trace.status), "source_amount": trace.source_amount,
+                "amounts": trace.amounts, "conserved": trace.conserved,
+                "transactions": len(trace.steps), "sources": [s.label for s in trace.sources],
+            },
+        }  # fmt: skip
+
+
+def payments_once(
+    reports: Sequence[Report], checks: Mapping[str, Verification]
+) -> list[tuple[Report, Verification]]:
+    """The reports whose payment counts: verified to one output, not linked as a duplicate."""
+    out = []
+    for r in reports:
+        v = checks.get(r.report_id)
+        if v is None or v.status != "verified" or v.txid is None or v.vout is None:
+            continue
+        if r.duplicate_of is None and v.duplicate_of is None:
+            out.append((r, v))
+    return out
+
+
+def figures(
+    case: Mapping[str, Any],
+    reports: Sequence[Report],
+    checks: Mapping[str, Verification],
+    clusters: Mapping[str, int | None],
+    trace: Trace | None,
+) -> CaseFigures:
+    """A case's figures from its reports, their verifications and the trace of its payments."""
+    counted = payments_once(reports, checks)
+    reported: dict[str, int] = {}
+    for r in reports:
+        v = checks.get(r.report_id)
+        if r.duplicate_of is None and (v is None or v.duplicate_of is None):
+            reported[r.asset] = reported.get(r.asset, 0) + (r.amount or 0)
+    verified: dict[str, int] = {}
+    for r, v in counted:
+        verified[r.asset] = verified.get(r.asset, 0) + (v.verified_amount or 0)
+    ids = {c for r, v in counted if v.address and (c := clusters.get(v.address)) is not None}
+    out = CaseFigures(
+        case_id=str(case["case_id"]), title=str(case["title"]), status=str(case["status"]),
+        origin=str(case.get("origin") or "hand"), assignee=case.get("assignee"),
+        report_ids=[r.report_id for r in reports], members=[r.report_id for r, _ in counted],
+        clusters=sorted(ids), reported=reported, verified=verified,
+    )  # fmt: skip
+    times = [v.block_time for _, v in counted if v.block_time is not None]
+    if trace is not None:
+        _add_trace(out, trace)
+        times += [s.time for s in trace.steps if s.time is not None]
+    out.last_movement = max(times) if times else None
+    return out
+
+
+def _add_trace(out: CaseFigures, trace: Trace) -> None:
+    """Endpoints per (address, label), exchanges per label, unspent and recoverable (BTC)."""
+    out.trace, out.traced = trace, True
+    ends: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in trace.endpoints:
+        if not f.amount:
+            continue
+        a = f.attribution
+        label = a.label if a is not None else f.reason
+        key = (f.address or "", label)
+        e = ends.setdefault(key, {
+            "label": label, "category": a.category if a else None, "address": f.address,
+            "cluster_id": a.cluster_id if a else None,
+            "confidence": a.confidence if a else None,
+            "attribution": ("direct" if a.direct else "cluster") if a else None,
+            "recoverable": bool(a and (a.category or "").lower() in RECOVERABLE_CATEGORIES),
+            "amount": 0, "outputs": [],
+        })  # fmt: skip
+        e["amount"] += f.amount
+        e["outputs"].append(f"{f.txid}:{f.vout}")
+    out.endpoints = sorted(ends.values(), key=lambda e: (-e["amount"], e["address"] or "",
+                                                         e["label"]))  # fmt: skip
+    exchanges: dict[str, dict[str, Any]] = {}
+    for e in out.endpoints:
+        if not e["recoverable"]:
+            continue
+        x = exchanges.setdefault(e["label"], {"label": e["label"], "amount": 0,
+                                              "deposit_addresses": []})  # fmt: skip
+        x["amount"] += e["amount"]
+        if e["address"] and e["address"] not in x["deposit_addresses"]:
+            x["deposit_addresses"].append(e["address"])
+    out.exchanges = sorted(exchanges.values(), key=lambda x: (-x["amount"], x["label"]))
+    unspent = sum(f.amount for f in trace.unspent if f.reason == "unspent" and f.address)
+    at_exchanges = sum(e["amount"] for e in out.endpoints if e["recoverable"])
+    out.unspent = {"BTC": unspent}
+    out.recoverable = {"BTC": at_exchanges + unspent}
+
+
+def rank(cases: list[CaseFigures], tip_time: datetime | None) -> list[CaseFigures]:
+    """Set each case's priority (see the module docstring) and sort: priority, then case id."""
+    top: dict[str, int] = {}
+    for c in cases:
+        for asset, amount in c.recoverable.items():
+            top[asset] = max(top.get(asset, 0), amount)
+    most_victims = max((len(c.members) for c in cases), default=0)
+    for c in cases:
+        shares = [amount / top[a] for a, amount in c.recoverable.items() if top.get(a)]
+        r = max(shares, default=0.0)
+        v = len(c.members) / most_victims if most_victims else 0.0
+        age = None
+        t = 0.0
+        if c.last_movement is not None and tip_time is not None:
+            age = max((tip_time - c.last_movement).total_seconds(), 0.0) / 86_400
+            t = 0.5 ** (age / HALF_LIFE_DAYS)
+        w_r, w_v, w_t = WEIGHTS
+        c.priority = round(100 * (w_r * r + w_v * v + w_t * t), 2)
+        c.priority_terms = {
+            "formula": PRIORITY_FORMULA, "R": round(r, 6), "V": round(v, 6), "T": round(t, 6),
+            "age_days": None if age is None else round(age, 3),
+            "tip_time": None if tip_time is None else tip_time.isoformat(),
+        }  # fmt: skip
+    return sorted(cases, key=lambda c: (-c.priority, c.case_id))
+
+
+def link(cases: Sequence[CaseFigures], schemes: Mapping[str, str]) -> None:
+    """Cross-case deconfliction: each case's ``links`` to the cases sharing a payment cluster,
+    an endpoint deposit address, an endpoint output, or reports of one scheme (``schemes``:
+    report id -> the scheme's key)."""
+    facts: list[dict[str, set[Any]]] = []
+    for c in cases:
+        facts.append({
+            "cluster": set(c.clusters), "deposit_address": c.endpoint_addresses(),
+            "endpoint": c.endpoint_outputs(),
+            "scheme": {schemes[r] for r in c.report_ids if r in schemes},
+        })  # fmt: skip
+    for i, c in enumerate(cases):
+        for j, other in enumerate(cases):
+            if i == j:
+                continue
+            shared = {k: sorted(facts[i][k] & facts[j][k], key=str) for k in facts[i]}
+            reasons = {k: v for k, v in shared.items() if v}
+            if reasons:
+                c.links.append({"case_id": other.case_id, "shared": reasons})
+        c.links.sort(key=lambda x: x["case_id"])
+
+
+#: The id of the case triage opens for a scheme: this prefix and the scheme's first report id.
+CASE_PREFIX: Final = "SCHEME-"
+
+
+@dataclass(frozen=True, slots=True)
+class TriageReport:
+    """What ``cases triage`` found: the ranked cases, the rejected rows, the reports whose
+    payment could not be verified, and the schemes with the merges that made them."""
+
+    run_id: int
+    parameters: dict[str, Any]
+    cases: list[CaseFigures]
+    schemes: list[Scheme]
+    rejected: list[dict[str, Any]]
+    unverified: list[dict[str, Any]]
+
+    def case(self, case_id: str) -> CaseFigures:
+        return next(c for c in self.cases if c.case_id == case_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "parameters": self.parameters,
+            "cases": [c.to_json() for c in self.cases],
+            "rejected": self.rejected,
+            "unverified": self.unverified,
+        }
+
+
+def run(
+    ws: Workspace,
+    store: CaseStore,
+    *,
+    policy: TracePolicy | None = None,
+    hops: int = DEFAULT_CONVERGENCE_HOPS,
+) -> TriageReport:
+    """Group the verified reports into schemes, open or update one case per scheme, trace and
+    rank every case, and store the run (see docs/cases.md#triage)."""
+    pol = policy or Fifo()
+    reports = store.reports()
+    by_id = {r.report_id: r for r in reports}
+    checks = store.latest_verifications()
+    verified = [r for r in reports if _verified(checks.get(r.report_id))]
+    placements = store.placements()
+    by_hand = {r: c for c, r, placed_by in placements if placed_by == "hand"}
+    context = store.address_context(
+        [a for r in verified if (a := checks[r.report_id].address)], DEFAULT_STOP_CATEGORIES
+    )
+    eligible = {r.report_id for r in verified}
+    payments = []
+    for r in verified:
+        v = checks[r.report_id]
+        dup = r.duplicate_of or v.duplicate_of
+        cluster, attributed = context.get(v.address or "", (None, False))
+        payments.append(Member(
+            r.report_id, f"{v.txid}:{v.vout}" if r.chain == "btc" else None, v.address,
+            cluster, attributed, dup if dup in eligible else None,
+        ))  # fmt: skip
+    schemes = group(payments, trace_reach(ws, hops=hops))
+    cases = {c["case_id"]: c for c in store.cases()}
+    new_cases: list[tuple[str, str]] = []
+    placed: dict[str, str] = {}
+    scheme_of: dict[str, str] = {}
+    merges: list[tuple[str, str, str, str, dict[str, Any]]] = []
+    produced: set[str] = set()
+    for scheme in schemes:
+        for rid in scheme.report_ids:
+            scheme_of[rid] = scheme.report_ids[0]
+        mine = [rid for rid in scheme.report_ids if rid not in by_hand]
+        if not mine:
+            continue
+        case_id = CASE_PREFIX + mine[0]
+        produced.add(case_id)
+        if case_id not in cases:
+            new_cases.append((case_id, f"Scheme of report {mine[0]}"))
+            cases[case_id] = {"case_id": case_id, "title": new_cases[-1][1], "status": "open",
+                              "origin": "triage", "assignee": None}  # fmt: skip
+        for rid in mine:
+            placed[rid] = case_id
+        merges += [(case_id, m.report_a, m.report_b, m.reason, m.detail) for m in scheme.merges]
+    superseded = [
+        (cid, "Superseded by triage: its reports now belong to other schemes' cases.")
+        for cid, c in sorted(cases.items())
+        if c.get("origin") == "triage" and cid not in produced and c["status"] != "closed"
+    ]
+    members: dict[str, list[str]] = {}
+    for cid, rid, placed_by in placements:
+        if placed_by == "hand":
+            members.setdefault(cid, []).append(rid)
+    for rid, cid in placed.items():
+        members.setdefault(cid, []).append(rid)
+    height, tip_time = store.tip()
+    clusters = {a: cluster for a, (cluster, _) in context.items()}
+    order = {r.report_id: i for i, r in enumerate(reports)}
+    by_key = {sch.report_ids[0]: sch for sch in schemes}
+    out: list[CaseFigures] = []
+    gone = {cid for cid, _ in superseded}
+    for case_id in sorted(members):
+        if case_id in gone or case_id not in cases:
+            continue
+        rs = [by_id[r] for r in sorted(members[case_id], key=lambda x: order.get(x, -1))
+              if r in by_id]  # fmt: skip
+        sources = list(dict.fromkeys(
+            f"{v.txid}:{v.vout}" for r, v in payments_once(rs, checks) if r.chain == "btc"
+        ))  # fmt: skip
+        trace = ws.trace(sources, policy=pol, stop=default_stop()) if sources else None
+        fig = figures(cases[case_id], rs, checks, clusters, trace)
+        keys = sorted({scheme_of[r] for r in fig.report_ids if r in scheme_of})
+        fig.merges = [m for k in keys for m in by_key[k].merges]
+        out.append(fig)
+    link(out, scheme_of)
+    ranked = rank(out, tip_time)
+    parameters = {"policy": pol.name, "policy_version": pol.version,
+                  "stop": default_stop().spec, "convergence_hops": hops,
+                  "convergence_stop": convergence_stop(hops).spec,
+                  "convergence_policy": "fifo", "height_to": height,
+                  "tip_time": None if tip_time is None else tip_time.isoformat()}  # fmt: skip
+    run_id = store.write_triage(
+        parameters=parameters,
+        height_to=height,
+        verification_run_id=store.verification_run(),
+        new_cases=new_cases,
+        placements=placed,
+        superseded=superseded,
+        figures=[(c.case_id, c.to_json()) for c in ranked],
+        merges=merges,
+    )
+    rejected = [{"report_id": j.report_id, "row": j.row, "reason": j.reason,
+                 "import_id": j.import_id, "message": j.message}
+                for j in store.rejections()]  # fmt: skip
+    unverified = []
+    for r in reports:
+        check = checks.get(r.report_id)
+        if check is None or _verified(check):
+            if check is None:
+                unverified.append({"report_id": r.report_id, "reason": "not_verified",
+                                   "status": "unverified"})  # fmt: skip
+            continue
+        unverified.append({"report_id": r.report_id,
+                           "reason": check.reasons[0] if check.reasons else check.status,
+                           "status": check.status})  # fmt: skip
+    return TriageReport(run_id, parameters, ranked, schemes, rejected, unverified)
+
+
+def _verified(v: Verification | None) -> bool:
+    return v is not None and v.status == "verified" and v.txid is not None and v.vout is not None
+
+
+__all__ = [
+    "CASE_PREFIX",
+    "HALF_LIFE_DAYS",
+    "PRIORITY_FORMULA",
+    "RECOVERABLE_CATEGORIES",
+    "WEIGHTS",
+    "CaseFigures",
+    "figures",
+    "link",
+    "payments_once",
+    "rank",
+    "run",
+    "TriageReport",
+]
