@@ -17,23 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from chaintrail.cases.model import FIELDS
+
 if TYPE_CHECKING:
     from chaintrail.sim.ledger import Ledger
     from chaintrail.sim.truth import Crime, Source
 
-COLUMNS: Final = (
-    "report_id",
-    "reported_at",
-    "victim_name",
-    "country",
-    "chain",
-    "asset",
-    "amount",
-    "tx_hash",
-    "from_address",
-    "to_address",
-    "description",
-)
+#: The case-intake columns (``chaintrail cases import``'s default layout).
+COLUMNS: Final = FIELDS
 FLAWS: Final = (
     "none",
     "hash_typo",
