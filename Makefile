@@ -45,7 +45,7 @@ test: $(STAMP) $(TOOLS_STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-## validate: measured error rates (3 scenarios x 5 seeds, ~2 min) -> docs/validation-results.json
+## validate: measured error rates (3 scenarios x 5 seeds, ~4 min) -> docs/validation-results.json
 validate: $(STAMP)
 	$(CT) validate --scenarios baseline,mixed,scam-wave --seeds 5 --blocks 144 \
 		-o docs/validation-results.json

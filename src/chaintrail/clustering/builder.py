@@ -16,7 +16,10 @@ one store transaction:
    blocks; clusters formed in a step are checked by the supercluster guard;
 6. ``clusters`` is rewritten (cluster id = smallest address id: stable across runs) and the run
    is recorded in ``cluster_runs`` with its rules, heuristic versions, parameters, data height,
-   counts and warnings.
+   counts and warnings;
+7. ``cluster_counterparties`` is recounted for the trace's hub rule
+   (:mod:`chaintrail.clustering.counterparties`) and the trace's lookup indexes are made
+   (:mod:`chaintrail.clustering.lookups`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 
 from chaintrail._version import __version__
+from chaintrail.clustering import counterparties, lookups
 from chaintrail.clustering.unionfind import UnionFind, has_accelerator
 from chaintrail.errors import WorkspaceError
 from chaintrail.heuristics import coinjoin, spec
@@ -165,6 +169,10 @@ class ClusterBuilder:
 
         q("insert into cluster_blocks select hash, height, $run from _new_blocks", {"run": run_id})
         q("drop table _new_blocks")
+        self.progress("counting counterparties")
+        counterparties.rebuild(self.con, run_id)
+        self.progress("indexing lookups")
+        lookups.ensure(self.con)
         n_row = q(
             "select count(*), count(distinct cluster_id), "
             "(select max(height) from cluster_blocks) from clusters"

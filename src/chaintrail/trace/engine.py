@@ -4,9 +4,13 @@ The engine follows tainted outputs to the transactions spending them and applies
 each such transaction **once, in chain order** (height, position), with every tainted input it
 has, so that merges of several branches (a consolidation of peel-chain outputs, several
 victims' payments spent together) are split exactly as the policy says. Spends, the spending
-transactions' inputs and outputs, tags and counterparties are loaded with one SQL query per
-batch of outputs, not per output: a transaction is split only when no output still waiting for
-its spend to be loaded could feed it, so batches stay as large as that ordering allows.
+transactions' inputs and outputs, tags and counterparties are loaded per batch of outputs, not
+per output: a transaction is split only when no output still waiting for its spend to be loaded
+could feed it, so batches stay as large as that ordering allows. Each batch asks by lists of
+keys, which DuckDB answers from the lookup indexes ``chaintrail cluster`` creates
+(:mod:`chaintrail.clustering.lookups`), and the hub rule reads the counterparty counts that
+clustering precomputes (:mod:`chaintrail.clustering.counterparties`): a 10-hop trace on a
+store of a million transactions takes well under a second (docs/benchmarks.md).
 
 Every step is checked for conservation (per source label) and the finished trace for the
 accounting ``endpoints + unspent + fees + stopped == source amount``; a violation raises
@@ -33,6 +37,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chaintrail.clustering.counterparties import counts as counterparty_counts
+from chaintrail.clustering.counterparties import usable as counterparty_table_usable
 from chaintrail.errors import InvalidOutPointError, OutPointNotFoundError, TraceInvariantError
 from chaintrail.trace.policies import Fifo, Slice, TaintedInput, TracePolicy
 from chaintrail.trace.result import (
@@ -60,6 +66,26 @@ DEFAULT_MAX_HOPS = 100
 
 _OUTPOINT = re.compile(r"^([0-9a-fA-F]{64}):(\d{1,10})$")
 _BEST = "join blocks b on b.hash = {t}.block_hash and b.in_best_chain"
+#: Values per ``in (?, ...)`` list of :func:`_select_in`.
+_CHUNK = 256
+
+
+def _select_in(
+    con: duckdb.DuckDBPyConnection, sql: str, values: Sequence[object]
+) -> list[tuple[Any, ...]]:
+    """Rows of ``sql``, whose ``{in}`` is filled with a list of constants, over ``values``.
+
+    DuckDB answers ``column in (constant, ...)`` from an ART index on that column (see
+    :mod:`chaintrail.clustering.lookups`) while it matches at most ``index_scan_max_count``
+    (2,048) rows, hence the chunks; a join, ``in (select unnest(...))``, or the same list in a
+    query that also joins ``blocks`` scans the whole table instead, so best-chain filtering is
+    left to the caller (:meth:`_Engine.best`).
+    """
+    rows: list[tuple[Any, ...]] = []
+    for k in range(0, len(values), _CHUNK):
+        part = list(values[k : k + _CHUNK])
+        rows += con.execute(sql.replace("{in}", ",".join("?" * len(part))), part).fetchall()
+    return rows
 
 
 def default_stop() -> Stop:
@@ -210,7 +236,14 @@ class _Tx:
 
 
 class _StoreContext:
-    """Answers the stop rules' questions in batches; knows the sources' own clusters."""
+    """Answers the stop rules' questions in batches; knows the sources' own clusters.
+
+    Cluster ids are learnt once per batch (:meth:`prefetch`) and cached; the hub rule's
+    counterparty counts come from the clustering run's ``cluster_counterparties`` table while
+    it covers the store (:func:`chaintrail.clustering.counterparties.usable`, asked per batch
+    since a fetch can add transactions mid-trace), else from the same count done live.
+    ``hub_counts`` records which answered (``precomputed``, ``live``) for the trace's limits.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source_addresses: Iterable[str]) -> None:
         self.con = con
@@ -219,6 +252,9 @@ class _StoreContext:
         self.clusters_built = bool(row and row[0])
         self._own_clusters: set[int] = set()
         self._clusters: dict[str, int | None] = {}
+        self.hub_counts: list[str] = []
+        #: Categories → cluster id → its tag rows (see :meth:`_cluster_tags`).
+        self._tags: dict[tuple[str, ...], dict[int, list[tuple[Any, ...]]]] = {}
         if self.clusters_built and self._own_addresses:
             self._own_clusters = {
                 c for c in self._cluster_ids(sorted(self._own_addresses)).values() if c is not None
@@ -227,20 +263,25 @@ class _StoreContext:
     def _cluster_ids(self, addresses: Sequence[str]) -> dict[str, int | None]:
         missing = [a for a in addresses if a not in self._clusters]
         if missing and self.clusters_built:
-            rows = self.con.execute(
-                "select a.address, c.cluster_id from (select unnest($a::VARCHAR[]) as address) f "
-                "join addresses a on a.address = f.address "
-                "join clusters c on c.address_id = a.id",
-                {"a": missing},
-            ).fetchall()
-            found = {str(r[0]): int(r[1]) for r in rows}
+            ids = dict(_select_in(
+                self.con, "select id, address from addresses where address in ({in})", missing
+            ))  # fmt: skip
+            found = {
+                str(ids[a]): int(c)
+                for a, c in _select_in(
+                    self.con,
+                    "select address_id, cluster_id from clusters where address_id in ({in})",
+                    sorted(ids),
+                )
+            }
             for a in missing:
                 self._clusters[a] = found.get(a)
         return {a: self._clusters.get(a) for a in addresses}
 
     def prefetch(self, addresses: Sequence[str]) -> None:
-        """Learn the clusters of a batch of addresses (for :meth:`is_own`) in one query."""
-        if self._own_clusters:
+        """Learn the clusters of a batch of addresses (for :meth:`is_own`, the tags and the hub
+        counts) in one round of indexed lookups."""
+        if self.clusters_built:
             self._cluster_ids(list(dict.fromkeys(a for a in addresses if a)))
 
     def is_own(self, address: str) -> bool:
@@ -250,28 +291,53 @@ class _StoreContext:
             return False
         return self._cluster_ids([address])[address] in self._own_clusters
 
+    def _cluster_tags(
+        self, cluster_ids: Iterable[int], categories: Sequence[str]
+    ) -> dict[int, list[tuple[Any, ...]]]:
+        """The tags in ``categories`` of every address of each cluster, as (address, label,
+        category, confidence, level) rows, each cluster read once per trace."""
+        cache = self._tags.setdefault(tuple(categories), {})
+        missing = sorted({c for c in cluster_ids if c not in cache})
+        if missing:
+            for c in missing:
+                cache[c] = []
+            for cluster_id, *row in self.con.execute(
+                """with k as (select unnest($k::BIGINT[]) as cluster_id)
+                   select k.cluster_id, a.address, t.label, t.category, t.confidence,
+                          t.confidence_level
+                   from k join clusters c on c.cluster_id = k.cluster_id
+                   join addresses a on a.id = c.address_id
+                   join tags t on t.address_norm = a.address
+                   where t.network = 'BTC'
+                     and (lower(t.category) in (select unnest($c::VARCHAR[]))
+                          or list_has_any(t.concepts, $c::VARCHAR[]))""",
+                {"k": missing, "c": list(categories)},
+            ).fetchall():
+                cache[int(cluster_id)].append(tuple(row))
+        return cache
+
     def attributions(
         self, addresses: Sequence[str], categories: Sequence[str]
     ) -> dict[str, Attribution]:
-        rows = self.con.execute(
-            """with f as (select unnest($a::VARCHAR[]) as address),
-               fc as (select f.address, c.cluster_id from f
-                      left join addresses a on a.address = f.address
-                      left join clusters c on c.address_id = a.id),
-               m as (select address, address as via, cluster_id from fc
-                     union all
-                     select fc.address, a2.address, fc.cluster_id from fc
-                     join clusters c2 on c2.cluster_id = fc.cluster_id
-                     join addresses a2 on a2.id = c2.address_id
-                     where a2.address <> fc.address)
-               select m.address, m.via, m.cluster_id, t.label, t.category, t.confidence,
-                      t.confidence_level
-               from m join tags t on t.address_norm = m.via
-               where t.network = 'BTC'
-                 and (lower(t.category) in (select unnest($c::VARCHAR[]))
-                      or list_has_any(t.concepts, $c::VARCHAR[]))""",
-            {"a": list(addresses), "c": list(categories)},
-        ).fetchall()
+        """The best tag of each address: its own, else one of another address of its cluster
+        (most confident first, then by label and address)."""
+        clusters = self._cluster_ids(addresses)
+        tagged = self._cluster_tags((c for c in clusters.values() if c is not None), categories)
+        rows: list[tuple[Any, ...]] = []
+        alone = [a for a, c in clusters.items() if c is None]
+        if alone:
+            rows += self.con.execute(
+                """select t.address_norm, t.address_norm, null, t.label, t.category,
+                          t.confidence, t.confidence_level
+                   from tags t
+                   where t.network = 'BTC' and t.address_norm in (select unnest($a::VARCHAR[]))
+                     and (lower(t.category) in (select unnest($c::VARCHAR[]))
+                          or list_has_any(t.concepts, $c::VARCHAR[]))""",
+                {"a": alone, "c": list(categories)},
+            ).fetchall()
+        for address, cluster_id in clusters.items():
+            if cluster_id is not None:
+                rows += [(address, via, cluster_id, *tag) for via, *tag in tagged[cluster_id]]
         best: dict[str, tuple[tuple[Any, ...], Attribution]] = {}
         for address, via, cluster_id, label, category, confidence, level in rows:
             direct = via == address
@@ -285,6 +351,23 @@ class _StoreContext:
         return {k: v[1] for k, v in best.items()}
 
     def counterparties(self, addresses: Sequence[str]) -> dict[str, int]:
+        if self.clusters_built and counterparty_table_usable(self.con):
+            self._used("precomputed")
+            ids = self._cluster_ids(addresses)
+            found = counterparty_counts(
+                self.con, sorted({c for c in ids.values() if c is not None})
+            )
+            # Every address of a covered store has a cluster: one without has no transactions.
+            return {a: found[c] for a, c in ids.items() if c is not None and c in found}
+        self._used("live")
+        return self._live_counterparties(addresses)
+
+    def _used(self, how: str) -> None:
+        if how not in self.hub_counts:
+            self.hub_counts.append(how)
+
+    def _live_counterparties(self, addresses: Sequence[str]) -> dict[str, int]:
+        """The definition ``cluster_counterparties`` precomputes (its test holds them equal)."""
         rows = self.con.execute(
             """with f as (select unnest($a::VARCHAR[]) as address),
                m as (select address as target, address as member from f
@@ -344,19 +427,29 @@ class _Engine:
         self.fees = 0
         self.fees_by_source: dict[str, int] = {}
         self.sources: dict[tuple[str, int], Source] = {}
+        #: Block hash → (in the best chain, time), as learnt so far.
+        self.blocks: dict[str, tuple[bool, datetime | None]] = {}
 
     # --- loading ------------------------------------------------------------------------------
 
     def load_sources(self, points: Sequence[tuple[str, int]]) -> list[Source]:
         txids = sorted({t for t, _ in points})
-        rows = self.con.execute(
-            f"""select o.txid, o.vout, o.value, o.address, o.script_type, o.block_height, b.time,
-                       t.position
-                from outputs o {_BEST.format(t="o")}
-                join transactions t on t.txid = o.txid and t.block_hash = o.block_hash
-                where o.txid in (select unnest($t::VARCHAR[]))""",
-            {"t": txids},
-        ).fetchall()
+        positions = {
+            (str(t), str(block)): int(position)
+            for t, position, block in self._best_rows(
+                "select txid, position, block_hash from transactions where txid in ({in})", txids
+            )
+        }
+        rows = [
+            (txid, vout, value, address, script_type, height, self.blocks[block][1],
+             positions[(str(txid), str(block))])
+            for txid, vout, value, address, script_type, height, block in self._best_rows(
+                "select txid, vout, value, address, script_type, block_height, block_hash "
+                "from outputs where txid in ({in})",
+                txids,
+            )
+            if (str(txid), str(block)) in positions
+        ]  # fmt: skip
         found = {(str(r[0]), int(r[1])): r for r in rows}
         known = {str(r[0]) for r in rows}
         sources: list[Source] = []
@@ -379,60 +472,96 @@ class _Engine:
             self.pending.append(coin)
         return sources
 
+    def best(self, hashes: Iterable[str]) -> dict[str, datetime | None]:
+        """The time of each of these blocks that is in the best chain (the others are left
+        out); what ``join blocks ... and in_best_chain`` keeps, asked once per block."""
+        wanted = set(hashes)
+        missing = sorted(h for h in wanted if h not in self.blocks)
+        for h, in_best, time in _select_in(
+            self.con, "select hash, in_best_chain, time from blocks where hash in ({in})", missing
+        ):
+            self.blocks[str(h)] = (bool(in_best), time)
+        for h in missing:
+            self.blocks.setdefault(h, (False, None))
+        return {h: self.blocks[h][1] for h in wanted if self.blocks[h][0]}
+
+    def _best_rows(self, sql: str, values: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Rows of :func:`_select_in` whose last column, a block hash, is in the best chain."""
+        rows = _select_in(self.con, sql, values)
+        best = self.best(r[-1] for r in rows)
+        return [r for r in rows if r[-1] in best]
+
     def load_txs(self, txids: Sequence[str]) -> None:
         new = sorted({t for t in txids if t not in self.txs})
         if not new:
             return
-        p = {"t": new}
-        for txid, height, position, time, kind, is_cj in self.con.execute(
-            f"""select t.txid, t.block_height, t.position, b.time, cj.kind, cj.is_coinjoin
-                from transactions t {_BEST.format(t="t")}
-                left join coinjoins cj on cj.txid = t.txid
-                where t.txid in (select unnest($t::VARCHAR[]))""",
-            p,
-        ).fetchall():
+        rows = self._best_rows(
+            "select txid, block_height, position, block_hash from transactions "
+            "where txid in ({in})",
+            new,
+        )
+        labels = {
+            str(t): (kind, is_cj)
+            for t, kind, is_cj in _select_in(
+                self.con, "select txid, kind, is_coinjoin from coinjoins where txid in ({in})", new
+            )
+        }
+        for txid, height, position, block in rows:
+            kind, is_cj = labels.get(str(txid), (None, False))
             self.txs[str(txid)] = _Tx(
-                str(txid), (_n(height), int(position)), height, time,
+                str(txid), (_n(height), int(position)), height, self.blocks[block][1],
                 str(kind) if is_cj else None,
             )  # fmt: skip
-        for txid, index, s_txid, s_vout, value, is_cb, c_height, c_pos in self.con.execute(
-            f"""select i.txid, i."index", i.spent_txid, i.spent_vout, i.value, i.is_coinbase,
-                       c.block_height, c.position
-                from inputs i {_BEST.format(t="i")}
-                left join (select t2.txid, t2.block_height, t2.position from transactions t2
-                           join blocks b2 on b2.hash = t2.block_hash and b2.in_best_chain) c
-                  on c.txid = i.spent_txid
-                where i.txid in (select unnest($t::VARCHAR[]))
-                order by i.txid, i."index\"""",
-            p,
-        ).fetchall():
+        inputs = sorted(
+            self._best_rows(
+                'select txid, "index", spent_txid, spent_vout, value, is_coinbase, block_hash '
+                "from inputs where txid in ({in})",
+                new,
+            ),
+            key=lambda r: (r[0], r[1]),
+        )
+        creators: dict[str, list[tuple[int, int]]] = {}
+        for txid, height, position, _ in self._best_rows(
+            "select txid, block_height, position, block_hash from transactions "
+            "where txid in ({in})",
+            sorted({str(r[2]) for r in inputs if r[2] is not None}),
+        ):
+            creators.setdefault(str(txid), []).append((_n(height), int(position)))
+        for txid, index, s_txid, s_vout, value, is_cb, _ in inputs:
             tx = self.txs.get(str(txid))
-            if tx is not None:
+            if tx is None:
+                continue
+            # One input per creating transaction found, as a left join gives (a txid twice in
+            # the best chain, BIP 30's duplicate coinbases, is two creators).
+            for c_pos in creators.get(str(s_txid), [None]) if s_txid is not None else [None]:
                 tx.inputs.append(_In(
                     int(index), s_txid, None if s_vout is None else int(s_vout),
-                    None if value is None else int(value), bool(is_cb),
-                    None if c_pos is None else (_n(c_height), int(c_pos)),
+                    None if value is None else int(value), bool(is_cb), c_pos,
                 ))  # fmt: skip
-        for txid, vout, value, address, script_type in self.con.execute(
-            f"""select o.txid, o.vout, o.value, o.address, o.script_type
-                from outputs o {_BEST.format(t="o")}
-                where o.txid in (select unnest($t::VARCHAR[]))
-                order by o.txid, o.vout""",
-            p,
-        ).fetchall():
+        for txid, vout, value, address, script_type, _ in sorted(
+            self._best_rows(
+                "select txid, vout, value, address, script_type, block_hash from outputs "
+                "where txid in ({in})",
+                new,
+            ),
+            key=lambda r: (r[0], r[1]),
+        ):
             tx = self.txs.get(str(txid))
             if tx is not None:
                 tx.outputs.append(_Out(int(vout), int(value), address, script_type))
 
     def spends(self, coins: Sequence[_Coin]) -> dict[tuple[str, int], str]:
-        rows = self.con.execute(
-            f"""select i.spent_txid, i.spent_vout, i.txid
-                from (select unnest($t::VARCHAR[]) as t, unnest($v::BIGINT[]) as v) f
-                join inputs i on i.spent_txid = f.t and i.spent_vout = f.v
-                {_BEST.format(t="i")}""",
-            {"t": [c.txid for c in coins], "v": [c.vout for c in coins]},
-        ).fetchall()
-        return {(str(r[0]), int(r[1])): str(r[2]) for r in rows}
+        keys = {c.key for c in coins}
+        rows = self._best_rows(
+            "select spent_txid, spent_vout, txid, block_hash from inputs "
+            "where spent_txid in ({in})",
+            sorted({c.txid for c in coins}),
+        )
+        return {
+            (str(t), int(v)): str(spender)
+            for t, v, spender, _ in rows
+            if v is not None and (str(t), int(v)) in keys
+        }
 
     # --- classification of new tainted outputs ------------------------------------------------
 
@@ -722,6 +851,7 @@ def trace(
             "stop": rule.spec,
             "budget": steps,
             "clusters": ctx.clusters_built,
+            "hub_counts": "+".join(ctx.hub_counts) or None,
             "fetch": fetched,
         },
         sources=tuple(engine.sources.values()),  # amounts less overlaps (Engine.adopt)
