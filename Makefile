@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CT := $(VENV)/bin/chaintrail
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint validate clean
+.PHONY: demo test bench lint validate clean sysdeps
 
 # Test-only tools from npm, pinned, in a project-local folder: the Anvil node (its binary ships in
 # the platform package @foundry-rs/anvil-<os>-<arch>, bin/anvil) and solc-js. `make demo` does not
@@ -33,12 +33,28 @@ $(TOOLS_STAMP):
 			"(install Node.js 20 with npm to run them)."; \
 	fi
 
+# System packages for PDF reports and their tests: CJK fonts for Typst, pdftotext for the checks.
+# Installed with apt-get when missing (sudo only when not root); without them the PDF tests skip
+# and say why.
+SYSPKGS := fonts-noto-cjk poppler-utils
+
+sysdeps:
+	@missing=""; for p in $(SYSPKGS); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		echo "installing$$missing (PDF reports: CJK fonts, pdftotext)"; \
+		{ command -v apt-get >/dev/null 2>&1 && { $$sudo apt-get install -y -q$$missing || \
+			{ $$sudo apt-get update -q && $$sudo apt-get install -y -q$$missing; }; }; } || \
+		echo "could not install$$missing: PDF report tests will skip (install them by hand)."; \
+	fi
+
 ## demo: set up, build a workspace from real blocks (offline) and show what is in it
 demo: $(STAMP)
 	$(PY) -m chaintrail.demo
 
 ## test: set up and run the test suite
-test: $(STAMP) $(TOOLS_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) sysdeps
 	$(PY) -m pytest -n 2 -q
 
 ## bench: parse and ingest benchmarks against python-bitcoinlib, with the machine described

@@ -22,18 +22,22 @@ the leaf classes; only the CLI and web edges translate them::
     │   ├── ReportFileError  ReportMappingError  CaseExistsError   victim reports, cases
     │   ├── UnknownScenarioError         a simulator scenario name that does not exist
     │   ├── NoPaymentsError  InvalidTraceOptionError   trace/path sources and options
-    │   └── UnknownPolicyError           a trace policy name that is not registered
+    │   ├── UnknownPolicyError           a trace policy name that is not registered
+    │   └── EvidenceBundleError  PublicKeyError   an unreadable bundle, a bad --public-key
     ├── NotFoundError                    exit 1 / 404
     │   ├── TxNotFoundError  AddressNotFoundError  TableNotFoundError
     │   ├── CaseNotFoundError            cases show with an unknown report or case id
     ├── WorkspaceError                   exit 3 / 409
     │   ├── WorkspaceNotFoundError  WorkspaceExistsError  WorkspaceLockedError
     │   ├── SchemaTooNewError  MigrationFailedError  WorkspaceStorageError
+    │   ├── AuditKeyError                the audit signing key is missing or not the log's
     ├── SourceError                      exit 1 / 502  a data source (node) failed; .retryable
     │   ├── SourceUnavailableError  SourceAuthError  RpcError  ReorgTooDeepError
     ├── AnalysisError                    exit 1 / 422  an analysis cannot go on with these data
     │   ├── TraceInvariantError          a trace step whose amounts do not add up (conservation)
     │   └── PolicyNotSupportedError      a trace policy used on a chain model it does not support
+    ├── IntegrityError                   exit 1 / 422  evidence that does not verify
+    │   └── AuditChainBrokenError  EvidenceMismatchError
 """
 
 from __future__ import annotations
@@ -480,6 +484,35 @@ class InvalidTagOptionError(UsageError):
         super().__init__(f"Invalid --{option} {value!r}.", hint=hint[0].upper() + hint[1:] + ".")
 
 
+class EvidenceBundleError(UsageError):
+    """``evidence verify`` with a file that is not an evidence bundle: missing, not a zip, or
+    without a readable ``manifest.json``. (A bundle whose files were changed is not this error:
+    that is ``evidence_mismatch``.)"""
+
+    code = "invalid_evidence_bundle"
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: {detail}",
+            hint="Give the zip file 'chaintrail evidence CASE_ID -o FILE' wrote.",
+        )
+
+
+class PublicKeyError(UsageError):
+    """A ``--public-key`` that is not an Ed25519 public key (PEM file, or 64 hex digits)."""
+
+    code = "invalid_public_key"
+
+    def __init__(self, text: str, detail: str) -> None:
+        self.text = text
+        super().__init__(
+            f"--public-key {text!r}: {detail}",
+            hint="Give the workspace's keys/audit_ed25519.pub (PEM) or the 64 hex digits "
+            "'chaintrail audit verify' prints as public_key.",
+        )
+
+
 class InvalidSpecError(UsageError):
     """A heuristic spec string (``--change "optimal & address_type"``) that does not parse."""
 
@@ -648,6 +681,21 @@ class WorkspaceStorageError(WorkspaceError):
         super().__init__(f"Cannot use the database at {path}: {reason}")
 
 
+class AuditKeyError(WorkspaceError):
+    """The workspace's audit signing key is missing, unreadable, or not the key its audit log
+    header names, so nothing can be signed in its name."""
+
+    code = "audit_key_error"
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"Audit key {path}: {detail}",
+            hint="Restore the workspace's keys/ folder from its backup; a copy of the store "
+            "without its key can be verified ('chaintrail audit verify') but not written to.",
+        )
+
+
 # --- sources -----------------------------------------------------------------------------------
 
 
@@ -770,6 +818,43 @@ class PolicyNotSupportedError(AnalysisError):
         super().__init__(
             f"Trace policy {policy!r} does not support the {model!r} chain model.",
             hint=f"It supports: {', '.join(supported)}; choose another policy for this chain.",
+        )
+
+
+# --- integrity ---------------------------------------------------------------------------------
+
+
+class IntegrityError(ChaintrailError):
+    """Evidence that does not verify: a tampered audit chain or evidence bundle. Never
+    caught-and-continued. Exit 1 (a verification that fails is the command's domain answer, as
+    the issue's contract for ``evidence verify`` says); 2 stays for an unreadable bundle."""
+
+    code = "integrity_error"
+    exit_code = 1
+    http_status = 422
+
+
+class AuditChainBrokenError(IntegrityError):
+    code = "audit_chain_broken"
+
+    def __init__(self, problems: int) -> None:
+        self.problems = problems
+        super().__init__(
+            f"The audit log does not verify: {problems} problem(s) found.",
+            hint="Each problem names the entry; an altered, inserted or removed entry or a "
+            "chain signed by another key means the store was changed outside chaintrail.",
+        )
+
+
+class EvidenceMismatchError(IntegrityError):
+    code = "evidence_mismatch"
+
+    def __init__(self, path: str, problems: int) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(
+            f"The evidence bundle {path} does not verify: {problems} problem(s) found.",
+            hint="Each problem names the file; ask the sender for the original bundle.",
         )
 
 

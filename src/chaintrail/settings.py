@@ -66,6 +66,12 @@ class Settings:
     esplora_url: str | None = _text_setting(
         "Esplora REST server (electrs/mempool API) that traces fetch missing spends from."
     )
+    investigator: str | None = _text_setting(
+        "Investigator id that audit-log entries name as who made a change (default: OS user)."
+    )
+    eth_rpc_url: str | None = _text_setting(
+        "Ethereum JSON-RPC node that token traces and triage read issuer freeze status from."
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

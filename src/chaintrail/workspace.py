@@ -31,11 +31,14 @@ from chaintrail.store import migrations
 from chaintrail.store.duck import connect
 
 if TYPE_CHECKING:
+    from chaintrail.audit.evidence import BundleResult
+    from chaintrail.audit.log import AuditLog
     from chaintrail.cases.service import CaseService
     from chaintrail.chains.btc.view import BtcView
     from chaintrail.clustering.service import ClusterService
     from chaintrail.ingest.eth.service import EthIngest
     from chaintrail.ingest.pipeline import BtcIngest
+    from chaintrail.report import FreezeRequests
     from chaintrail.store.export import ExportResult
     from chaintrail.tags.service import TagService
     from chaintrail.trace.account_result import AccountTrace
@@ -80,7 +83,13 @@ class Workspace:
         if (path / DB_NAME).exists():
             raise WorkspaceExistsError(str(path))
         path.mkdir(parents=True, exist_ok=True)
-        return cls.open(path, write=True, settings=settings)
+        ws = cls.open(path, write=True, settings=settings)
+        try:
+            ws.audit.signing_key()  # the audit key and log header are made with the workspace
+        except BaseException:
+            ws.close()
+            raise
+        return ws
 
     @classmethod
     def open(
@@ -186,6 +195,49 @@ class Workspace:
 
         return CaseService(self)
 
+    @property
+    def audit(self) -> AuditLog:
+        """The signed, hash-chained audit log of case changes: entries, record, verify."""
+        from chaintrail.audit.log import AuditLog
+
+        return AuditLog(self)
+
+    def evidence(
+        self,
+        case_id: str,
+        output: str | Path,
+        *,
+        lang: str = "en",
+        report_format: str = "pdf",
+        include_report: bool = True,
+    ) -> BundleResult:
+        """Write a case's signed evidence bundle (see :func:`chaintrail.audit.write_bundle`)."""
+        from chaintrail.audit.evidence import write_bundle
+
+        return write_bundle(
+            self, case_id, output, lang=lang, report_format=report_format,
+            include_report=include_report,
+        )  # fmt: skip
+
+    def report(
+        self, case_id: str, lang: str = "en", fmt: str = "pdf", *, timezone: str | None = None,
+        validation: Path | None = None,
+    ) -> bytes:  # fmt: skip
+        """A triaged case's court report (see :func:`chaintrail.report.render_report`)."""
+        from chaintrail.report import render_report
+
+        return render_report(self, case_id, lang, fmt, timezone=timezone, validation=validation)
+
+    def freeze_requests(
+        self, case_id: str, output: Path, *, lang: str = "en", fmt: str = "html",
+        timezone: str | None = None,
+    ) -> FreezeRequests:  # fmt: skip
+        """One freeze request per exchange with a CSV annex, written to ``output`` (see
+        :func:`chaintrail.report.write_freeze_requests`)."""
+        from chaintrail.report import write_freeze_requests
+
+        return write_freeze_requests(self, case_id, output, lang=lang, fmt=fmt, timezone=timezone)
+
     def trace(
         self,
         start: Iterable[object] | str,
@@ -230,6 +282,7 @@ class Workspace:
         stop: Stop | None = None,
         budget: int | None = None,
         chain: str = "eth",
+        eth_url: str | None = None,
     ) -> AccountTrace:
         """Trace one asset (``ETH``, a token address or symbol) forward on an account-model
         chain from transfers (``TXHASH[:INDEX]``) or an address's receipts (see
@@ -238,7 +291,7 @@ class Workspace:
 
         return trace_account(
             self, asset=asset, sources=list(sources), from_address=from_address, since=since,
-            until=until, policy=policy, stop=stop, budget=budget, chain=chain,
+            until=until, policy=policy, stop=stop, budget=budget, chain=chain, eth_url=eth_url,
         )  # fmt: skip
 
     def trace_back(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from chaintrail.cases import triage
 from chaintrail.cases.btc_payments import BtcPayments
-from chaintrail.cases.eth_payments import EthPayments
+from chaintrail.cases.eth_payments import EthPayments, payment_source
 from chaintrail.cases.grouping import DEFAULT_CONVERGENCE_HOPS
 from chaintrail.cases.matching import (
     Lookups,
@@ -110,7 +110,21 @@ class CaseService:
         self, path: str | Path, *, layout: Layout | None = None, now: datetime | None = None
     ) -> ImportReport:
         """Import a CSV, XLSX or JSON report file; ``now`` (default: the clock) is the time
-        dates may not be after."""
+        dates may not be after. Recorded in the audit log with the file's SHA-256."""
+        report = self._import_file(path, layout=layout, now=now)
+        self.ws.audit.record(
+            "cases.import",
+            arguments={"path": report.path, "format": report.format,
+                       "layout": (layout or Layout()).to_json()},
+            result={"import_id": report.import_id, "already_imported": report.already_imported,
+                    "accepted": report.accepted, "rejected": report.rejected},
+            inputs_sha256=report.sha256,
+        )  # fmt: skip
+        return report
+
+    def _import_file(
+        self, path: str | Path, *, layout: Layout | None, now: datetime | None
+    ) -> ImportReport:
         self._writable("import reports")
         path = Path(path)
         layout = layout or Layout()
@@ -215,7 +229,10 @@ class CaseService:
             "eth": EthPayments(self.ws.con),
         }
         for (chain, asset), group in _groups(reports).items():
-            if (chain, asset) not in VERIFIABLE:
+            source = sources[chain] if (chain, asset) in VERIFIABLE else None
+            if chain == "eth" and asset != "ETH":  # a token: its contracts' transfers
+                source = payment_source(self.ws.con, asset, group[0].decimals)
+            if source is None:
                 reason = "chain_not_supported" if chain not in sources else "asset_not_supported"
                 for r in group:
                     by_id[r.report_id] = Verification(
@@ -225,7 +242,7 @@ class CaseService:
                         detail={"message": f"{asset} on {chain} cannot be verified yet"},
                     )
                 continue
-            found = lookups(sources[chain], group)
+            found = lookups(source, group)
             for r in group:
                 by_id[r.report_id] = match(r, found, options)
             self._spread_ambiguous(group, by_id, found, options)
@@ -234,6 +251,11 @@ class CaseService:
         height = tips["btc"]
         parameters = {**options.to_json(), "tips": tips}
         run_id = self.store.write_verifications(parameters, height, results)
+        self.ws.audit.record(
+            "cases.verify",
+            arguments=options.to_json(),
+            result={"run_id": run_id, "counts": dict(Counter(v.status for v in results))},
+        )
         reported: Counter[str] = Counter()
         verified: Counter[str] = Counter()
         for r, v in zip(reports, results, strict=True):
@@ -307,6 +329,12 @@ class CaseService:
             if report_id not in known:
                 raise CaseNotFoundError(report_id)
         self.store.write_case(case_id, title.strip(), assignee, sorted(set(report_ids)))
+        self.ws.audit.record(
+            "cases.open",
+            arguments={"case_id": case_id, "title": title.strip(),
+                       "report_ids": sorted(set(report_ids)), "assignee": assignee},
+            case_ids=[case_id],
+        )  # fmt: skip
         return self.show(case_id)
 
     def triage(
@@ -317,7 +345,14 @@ class CaseService:
         self._writable("triage cases")
         if hops < 1:
             raise UsageError("--hops must be at least 1", hint="E.g. --hops 4.")
-        return triage.run(self.ws, self.store, policy=policy, hops=hops)
+        report = triage.run(self.ws, self.store, policy=policy, hops=hops)
+        self.ws.audit.record(
+            "cases.triage",
+            arguments={"policy": report.parameters["policy"], "hops": hops},
+            result={"run_id": report.run_id, "cases": [c.case_id for c in report.cases]},
+            case_ids=[c.case_id for c in report.cases],
+        )
+        return report
 
     def _case(self, case_id: str) -> dict[str, Any]:
         case = self.store.case(case_id)
@@ -332,6 +367,11 @@ class CaseService:
         if not assignee.strip():
             raise UsageError("An assignee cannot be empty.", hint="Give the investigator's id.")
         self.store.assign(case_id, assignee.strip())
+        self.ws.audit.record(
+            "cases.assign",
+            arguments={"case_id": case_id, "assignee": assignee.strip()},
+            case_ids=[case_id],
+        )
         return self.show(case_id)
 
     def close(self, case_id: str, *, reason: str | None = None) -> dict[str, Any]:
@@ -341,7 +381,11 @@ class CaseService:
             raise UsageError(
                 f"Case {case_id!r} is already closed.", hint="'cases show' gives its close reason."
             )
-        self.store.close(case_id, reason.strip() if reason and reason.strip() else None)
+        reason = reason.strip() if reason and reason.strip() else None
+        self.store.close(case_id, reason)
+        self.ws.audit.record(
+            "cases.close", arguments={"case_id": case_id, "reason": reason}, case_ids=[case_id]
+        )
         return self.show(case_id)
 
     def add_note(self, case_id: str, text: str, *, author: str | None = None) -> int:
@@ -351,7 +395,15 @@ class CaseService:
             raise CaseNotFoundError(case_id)
         if not text.strip():
             raise UsageError("A note cannot be empty.", hint="Write what was done or found.")
-        return self.store.write_note(case_id, author or getpass.getuser(), text)
+        author = author or getpass.getuser()
+        note_id = self.store.write_note(case_id, author, text)
+        self.ws.audit.record(
+            "cases.note",
+            arguments={"case_id": case_id, "author": author, "text": text},
+            result={"note_id": note_id},
+            case_ids=[case_id],
+        )
+        return note_id
 
     # --- listing -------------------------------------------------------------------------------
 

@@ -16,8 +16,13 @@ for the same outpoints:
   the case's last traced movement to the newest block of the store (never the wall clock, so a
   re-run on the same store gives the same ranking). Each case's JSON gives the three terms.
 
-Amounts are integers in base units per asset. Only Bitcoin payments are traced so far; cases of
-other assets get their reported and verified amounts and ``traced: false``.
+Amounts are integers in base units per asset. Bitcoin payments are traced with the UTXO
+engine; Ethereum payments (ether and ERC-20 tokens) with the account tracer, one trace per asset
+(:func:`chaintrail.trace.account.trace_account`), whose endpoints (tagged or detected deposit
+addresses, with their hot wallet) and remaining balances feed the same figures; with a node
+(the ``eth_rpc_url`` setting) the issuer's freeze status of token balances gives the
+``frozen_amount`` and ``freezable_amount``. Cases of other chains (TRON) get their reported and
+verified amounts and ``traced: false``.
 """
 
 from __future__ import annotations
@@ -32,11 +37,13 @@ from chaintrail.cases.grouping import (
     Member,
     Merge,
     Scheme,
+    account_trace_reach,
     convergence_stop,
     group,
     trace_reach,
 )
 from chaintrail.cases.model import Report, Verification
+from chaintrail.trace.account_result import AccountTrace, Asset
 from chaintrail.trace.engine import default_stop
 from chaintrail.trace.policies import Fifo, TracePolicy
 from chaintrail.trace.result import Trace
@@ -79,6 +86,10 @@ class CaseFigures:
     priority: float = 0.0
     priority_terms: dict[str, Any] = field(default_factory=dict)
     links: list[dict[str, Any]] = field(default_factory=list)
+    account_traces: dict[str, list[AccountTrace]] = field(default_factory=dict)
+    eth_clusters: list[int] = field(default_factory=list)  # deposit-reuse clusters (own ids)
+    frozen: dict[str, int] = field(default_factory=dict)
+    freezable: dict[str, int] = field(default_factory=dict)
 
     @property
     def assets(self) -> list[str]:
@@ -99,7 +110,6 @@ class CaseFigures:
 
     def to_json(self) -> dict[str, Any]:
         assets = self.assets
-        trace = self.trace
         return {
             "case_id": self.case_id,
             "title": self.title,
@@ -110,12 +120,15 @@ class CaseFigures:
             "report_ids": self.report_ids,
             "victims": len(self.members),
             "clusters": self.clusters,
+            "eth_clusters": self.eth_clusters,
             "reported_amount": self._amount(self.reported),
             "verified_amount": self._amount(self.verified),
             "endpoints": self.endpoints,
             "exchanges": self.exchanges,
             "unspent_amount": self._amount(self.unspent),
             "recoverable_amount": self._amount(self.recoverable),
+            "frozen_amount": self._amount(self.frozen),
+            "freezable_amount": self._amount(self.freezable),
             "priority": self.priority,
             "priority_terms": self.priority_terms,
             "last_movement": None if self.last_movement is None else self.last_movement.isoformat(),
@@ -123,13 +136,34 @@ class CaseFigures:
             "links": self.links,
             "merges": [m.to_json() for m in self.merges],
             "traced": self.traced,
-            "trace": None if trace is None else {
+            "trace": self._traces(),
+        }  # fmt: skip
+
+    def _traces(self) -> dict[str, Any] | None:
+        """The trace summary (one asset), or ``{asset: summary}`` when several were traced."""
+        out: dict[str, Any] = {}
+        trace = self.trace
+        if trace is not None:
+            out["BTC"] = {
                 "policy": trace.policy, "policy_version": trace.policy_version,
                 "status": str(trace.status), "source_amount": trace.source_amount,
                 "amounts": trace.amounts, "conserved": trace.conserved,
                 "transactions": len(trace.steps), "sources": [s.label for s in trace.sources],
-            },
-        }  # fmt: skip
+            }  # fmt: skip
+        for asset, traces in self.account_traces.items():
+            out[asset] = [{
+                "asset": t.asset.to_json(), "policy": t.policy,
+                "policy_version": t.policy_version, "status": str(t.status),
+                "source_amount": t.source_amount, "amounts": t.amounts,
+                "conserved": t.conserved, "followed": len(t.followed),
+                "sources": [s.label for s, _ in t.sources],
+                "freeze": None if t.freeze is None else t.freeze.to_json(),
+            } for t in traces]  # fmt: skip
+            if len(traces) == 1:
+                out[asset] = out[asset][0]
+        if not out:
+            return None
+        return next(iter(out.values())) if len(out) == 1 else out
 
 
 def payments_once(
@@ -152,8 +186,10 @@ def figures(
     checks: Mapping[str, Verification],
     clusters: Mapping[str, int | None],
     trace: Trace | None,
+    account_traces: Mapping[str, Sequence[AccountTrace]] | None = None,
 ) -> CaseFigures:
-    """A case's figures from its reports, their verifications and the trace of its payments."""
+    """A case's figures from its reports, their verifications and the traces of its payments
+    (``trace`` for Bitcoin; ``account_traces`` per report asset for Ethereum)."""
     counted = payments_once(reports, checks)
     reported: dict[str, int] = {}
     for r in reports:
@@ -163,17 +199,33 @@ def figures(
     verified: dict[str, int] = {}
     for r, v in counted:
         verified[r.asset] = verified.get(r.asset, 0) + (v.verified_amount or 0)
-    ids = {c for r, v in counted if v.address and (c := clusters.get(v.address)) is not None}
+    ids = {
+        c
+        for r, v in counted
+        if r.chain == "btc" and v.address and (c := clusters.get(v.address)) is not None
+    }
+    eth_ids = {
+        c
+        for r, v in counted
+        if r.chain == "eth" and v.address and (c := clusters.get(v.address)) is not None
+    }
     out = CaseFigures(
         case_id=str(case["case_id"]), title=str(case["title"]), status=str(case["status"]),
         origin=str(case.get("origin") or "hand"), assignee=case.get("assignee"),
         report_ids=[r.report_id for r in reports], members=[r.report_id for r, _ in counted],
-        clusters=sorted(ids), reported=reported, verified=verified,
+        clusters=sorted(ids), reported=reported, verified=verified, eth_clusters=sorted(eth_ids),
     )  # fmt: skip
     times = [v.block_time for _, v in counted if v.block_time is not None]
     if trace is not None:
         _add_trace(out, trace)
         times += [s.time for s in trace.steps if s.time is not None]
+    for asset, traces in sorted((account_traces or {}).items()):
+        for t in traces:
+            _add_account_trace(out, asset, t)
+            flows = (*t.endpoints, *t.stopped)
+            times += [f.transfer.time for f in flows if f.transfer.time is not None]
+    if out.traced:
+        _exchanges(out)
     out.last_movement = max(times) if times else None
     return out
 
@@ -189,7 +241,8 @@ def _add_trace(out: CaseFigures, trace: Trace) -> None:
         label = a.label if a is not None else f.reason
         key = (f.address or "", label)
         e = ends.setdefault(key, {
-            "label": label, "category": a.category if a else None, "address": f.address,
+            "asset": "BTC", "label": label, "category": a.category if a else None,
+            "address": f.address,
             "cluster_id": a.cluster_id if a else None,
             "confidence": a.confidence if a else None,
             "attribution": ("direct" if a.direct else "cluster") if a else None,
@@ -200,20 +253,64 @@ def _add_trace(out: CaseFigures, trace: Trace) -> None:
         e["outputs"].append(f"{f.txid}:{f.vout}")
     out.endpoints = sorted(ends.values(), key=lambda e: (-e["amount"], e["address"] or "",
                                                          e["label"]))  # fmt: skip
-    exchanges: dict[str, dict[str, Any]] = {}
-    for e in out.endpoints:
-        if not e["recoverable"]:
-            continue
-        x = exchanges.setdefault(e["label"], {"label": e["label"], "amount": 0,
-                                              "deposit_addresses": []})  # fmt: skip
-        x["amount"] += e["amount"]
-        if e["address"] and e["address"] not in x["deposit_addresses"]:
-            x["deposit_addresses"].append(e["address"])
-    out.exchanges = sorted(exchanges.values(), key=lambda x: (-x["amount"], x["label"]))
     unspent = sum(f.amount for f in trace.unspent if f.reason == "unspent" and f.address)
     at_exchanges = sum(e["amount"] for e in out.endpoints if e["recoverable"])
     out.unspent = {"BTC": unspent}
     out.recoverable = {"BTC": at_exchanges + unspent}
+
+
+def _add_account_trace(out: CaseFigures, asset: str, trace: AccountTrace) -> None:
+    """An Ethereum trace's endpoints per (address, label), its remaining balances (unspent),
+    recoverable and frozen amounts, under the report ``asset``'s name."""
+    out.traced = True
+    out.account_traces.setdefault(asset, []).append(trace)
+    ends: dict[tuple[str, str], dict[str, Any]] = {}
+    for f in trace.endpoints:
+        if not f.amount:
+            continue
+        a = f.attribution
+        label = a.label if a is not None else f.reason
+        key = (f.address or "", label)
+        t = f.transfer
+        e = ends.setdefault(key, {
+            "asset": asset, "label": label, "category": a.category if a else None,
+            "address": f.address, "cluster_id": f.cluster_id,
+            "confidence": a.confidence if a else None,
+            "attribution": ("direct" if a.via is None else "indirect") if a else None,
+            "hot_wallet": f.hot_wallet,
+            "recoverable": bool(a and (a.category or "").lower() in RECOVERABLE_CATEGORIES),
+            "amount": 0, "outputs": [], "transaction_hash": t.transaction_hash,
+            **t.locator(trace.asset.native), "block_number": t.block_number,
+            "time": None if t.time is None else t.time.isoformat(),
+        })  # fmt: skip
+        e["amount"] += f.amount
+        e["outputs"].append(t.label)
+    out.endpoints = sorted([*out.endpoints, *ends.values()],
+                           key=lambda e: (e["asset"], -e["amount"], e["address"] or "",
+                                          e["label"]))  # fmt: skip
+    held = sum(b.amount for b in trace.unspent)
+    at_exchanges = sum(e["amount"] for e in ends.values() if e["recoverable"])
+    out.unspent[asset] = out.unspent.get(asset, 0) + held
+    out.recoverable[asset] = out.recoverable.get(asset, 0) + at_exchanges + held
+    if trace.freeze is not None and trace.freeze.checked:
+        out.frozen[asset] = out.frozen.get(asset, 0) + trace.freeze.frozen_amount
+        out.freezable[asset] = out.freezable.get(asset, 0) + trace.freeze.freezable_amount
+
+
+def _exchanges(out: CaseFigures) -> None:
+    """Per exchange label and asset: the amount that reached it and its deposit addresses."""
+    exchanges: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in out.endpoints:
+        if not e["recoverable"]:
+            continue
+        x = exchanges.setdefault((e["label"], e["asset"]), {
+            "label": e["label"], "asset": e["asset"], "amount": 0, "deposit_addresses": [],
+        })  # fmt: skip
+        x["amount"] += e["amount"]
+        if e["address"] and e["address"] not in x["deposit_addresses"]:
+            x["deposit_addresses"].append(e["address"])
+    out.exchanges = sorted(exchanges.values(),
+                           key=lambda x: (x["asset"], -x["amount"], x["label"]))  # fmt: skip
 
 
 def rank(cases: list[CaseFigures], tip_time: datetime | None) -> list[CaseFigures]:
@@ -243,13 +340,15 @@ def rank(cases: list[CaseFigures], tip_time: datetime | None) -> list[CaseFigure
 
 
 def link(cases: Sequence[CaseFigures], schemes: Mapping[str, str]) -> None:
-    """Cross-case deconfliction: each case's ``links`` to the cases sharing a payment cluster,
-    an endpoint deposit address, an endpoint output, or reports of one scheme (``schemes``:
+    """Cross-case deconfliction: each case's ``links`` to the cases sharing a payment cluster
+    (``cluster`` on Bitcoin, ``eth_cluster`` for Ethereum's deposit-reuse clusters), an endpoint
+    deposit address, an endpoint output, or reports of one scheme (``schemes``:
     report id -> the scheme's key)."""
     facts: list[dict[str, set[Any]]] = []
     for c in cases:
         facts.append({
-            "cluster": set(c.clusters), "deposit_address": c.endpoint_addresses(),
+            "cluster": set(c.clusters), "eth_cluster": set(c.eth_clusters),
+            "deposit_address": c.endpoint_addresses(),
             "endpoint": c.endpoint_outputs(),
             "scheme": {schemes[r] for r in c.report_ids if r in schemes},
         })  # fmt: skip
@@ -310,19 +409,29 @@ def run(
     placements = store.placements()
     by_hand = {r: c for c, r, placed_by in placements if placed_by == "hand"}
     context = store.address_context(
-        [a for r in verified if (a := checks[r.report_id].address)], DEFAULT_STOP_CATEGORIES
+        [a for r in verified if r.chain == "btc" and (a := checks[r.report_id].address)],
+        DEFAULT_STOP_CATEGORIES,
     )
+    context.update(eth_context(
+        ws, [a for r in verified if r.chain == "eth" and (a := checks[r.report_id].address)]
+    ))  # fmt: skip
+    traced_as = eth_assets(ws, [(r, checks[r.report_id]) for r in verified if r.chain == "eth"])
     eligible = {r.report_id for r in verified}
     payments = []
     for r in verified:
         v = checks[r.report_id]
         dup = r.duplicate_of or v.duplicate_of
         cluster, attributed = context.get(v.address or "", (None, False))
+        outpoint, asset = None, None
+        if r.chain == "btc":
+            outpoint = f"{v.txid}:{v.vout}"
+        elif r.report_id in traced_as:
+            asset, outpoint = traced_as[r.report_id]
         payments.append(Member(
-            r.report_id, f"{v.txid}:{v.vout}" if r.chain == "btc" else None, v.address,
-            cluster, attributed, dup if dup in eligible else None,
+            r.report_id, outpoint, v.address, cluster, attributed,
+            dup if dup in eligible else None, asset, r.chain,
         ))  # fmt: skip
-    schemes = group(payments, trace_reach(ws, hops=hops))
+    schemes = group(payments, trace_reach(ws, hops=hops), account_trace_reach(ws, hops=hops))
     cases = {c["case_id"]: c for c in store.cases()}
     new_cases: list[tuple[str, str]] = []
     placed: dict[str, str] = {}
@@ -356,6 +465,10 @@ def run(
     for rid, cid in placed.items():
         members.setdefault(cid, []).append(rid)
     height, tip_time = store.tip()
+    eth_height, eth_time = eth_tip(ws)
+    if eth_time is not None and (tip_time is None or eth_time > tip_time):
+        tip_time = eth_time
+    eth_url = ws.settings.eth_rpc_url
     clusters = {a: cluster for a, (cluster, _) in context.items()}
     order = {r.report_id: i for i, r in enumerate(reports)}
     by_key = {sch.report_ids[0]: sch for sch in schemes}
@@ -370,7 +483,19 @@ def run(
             f"{v.txid}:{v.vout}" for r, v in payments_once(rs, checks) if r.chain == "btc"
         ))  # fmt: skip
         trace = ws.trace(sources, policy=pol, stop=default_stop()) if sources else None
-        fig = figures(cases[case_id], rs, checks, clusters, trace)
+        per_asset: dict[tuple[str, str], list[str]] = {}
+        for r, _ in payments_once(rs, checks):
+            if r.report_id in traced_as:
+                key, label = traced_as[r.report_id]
+                labels = per_asset.setdefault((r.asset, key), [])
+                if label not in labels:
+                    labels.append(label)
+        account: dict[str, list[AccountTrace]] = {}
+        for (name, key), labels in sorted(per_asset.items()):
+            account.setdefault(name, []).append(ws.trace_account(
+                asset=key, sources=labels, policy=pol, stop=default_stop(), eth_url=eth_url,
+            ))  # fmt: skip
+        fig = figures(cases[case_id], rs, checks, clusters, trace, account)
         keys = sorted({scheme_of[r] for r in fig.report_ids if r in scheme_of})
         fig.merges = [m for k in keys for m in by_key[k].merges]
         out.append(fig)
@@ -380,6 +505,7 @@ def run(
                   "stop": default_stop().spec, "convergence_hops": hops,
                   "convergence_stop": convergence_stop(hops).spec,
                   "convergence_policy": "fifo", "height_to": height,
+                  "eth_height_to": eth_height, "freeze_status": bool(eth_url),
                   "tip_time": None if tip_time is None else tip_time.isoformat()}  # fmt: skip
     run_id = store.write_triage(
         parameters=parameters,
@@ -406,6 +532,55 @@ def run(
                            "reason": check.reasons[0] if check.reasons else check.status,
                            "status": check.status})  # fmt: skip
     return TriageReport(run_id, parameters, ranked, schemes, rejected, unverified)
+
+
+def eth_assets(
+    ws: Workspace, payments: Sequence[tuple[Report, Verification]]
+) -> dict[str, tuple[str, str]]:
+    """Per verified Ethereum report: the asset to trace (``ETH`` or the token's contract, read
+    from the transfer verification matched, since a symbol may name several contracts) and
+    the source transfer ``TXHASH:INDEX`` (``-``: a transaction's own ether value; a token
+    transfer's log index)."""
+    out: dict[str, tuple[str, str]] = {}
+    tokens = [(r, v) for r, v in payments if r.asset != "ETH" and v.txid is not None]
+    rows = ws.con.execute(
+        "select transaction_hash, log_index, token_address from token_transfers "
+        "where chain = 'eth' and token_standard = 'erc20' "
+        "and transaction_hash in (select unnest($h::VARCHAR[]))",
+        {"h": sorted({str(v.txid) for _, v in tokens})},
+    ).fetchall() if tokens else []  # fmt: skip
+    contract = {(str(h), int(i)): str(t) for h, i, t in rows}
+    for r, v in payments:
+        if v.txid is None or v.vout is None:
+            continue
+        if r.asset == "ETH":
+            out[r.report_id] = ("ETH", f"{v.txid}:-")
+        elif (token := contract.get((v.txid, v.vout))) is not None:
+            out[r.report_id] = (token, f"{v.txid}:{v.vout}")
+    return out
+
+
+def eth_context(ws: Workspace, addresses: Sequence[str]) -> dict[str, tuple[int | None, bool]]:
+    """(cluster id, attributed) of Ethereum addresses, as :meth:`CaseStore.address_context`
+    gives them for Bitcoin: the deposit-reuse cluster (``chaintrail cluster``), and whether the
+    address is an attributed service (tagged, or a detected deposit address of a hot wallet)."""
+    if not addresses:
+        return {}
+    from chaintrail.trace.account import _AccountContext
+
+    ctx = _AccountContext(ws.con, Asset("eth", None, "ETH", 18), ())
+    wanted = sorted(set(addresses))
+    attributed = ctx.attributions(wanted, DEFAULT_STOP_CATEGORIES)
+    clusters = ctx.cluster_ids(wanted)
+    return {a: (clusters.get(a), a in attributed) for a in wanted}
+
+
+def eth_tip(ws: Workspace) -> tuple[int | None, datetime | None]:
+    """Number and time of the newest Ethereum block of the store (None, None when empty)."""
+    row = ws.con.execute(
+        "select max(number), max(time) from eth_blocks where chain = 'eth'"
+    ).fetchone()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def _verified(v: Verification | None) -> bool:

@@ -20,12 +20,14 @@ import typer
 from rich.logging import RichHandler
 
 from chaintrail.cli import (
+    audit,
     cases,
     cluster,
     ingest,
     ingest_eth,
     lookup,
     paths,
+    report,
     simulate,
     store,
     tags,
@@ -74,6 +76,8 @@ ingest.app.command("eth-rpc")(ingest_eth.eth_rpc)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(tags.app, name="tags")
 app.add_typer(cases.app, name="cases")
+app.add_typer(audit.app, name="audit")
+app.add_typer(audit.evidence_app, name="evidence")
 app.command("simulate")(simulate.simulate)
 app.command("cluster")(cluster.cluster)
 app.command("explain")(cluster.explain)
@@ -81,6 +85,8 @@ app.command("cluster-info")(cluster.cluster_info)
 app.command("validate")(validate.validate)
 app.command("trace")(trace.trace)
 app.command("paths")(paths.paths)
+app.command("report")(report.report)
+app.command("freeze-requests")(report.freeze_requests)
 
 
 def _log_to_stderr(*, debug: bool) -> None:
@@ -97,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="chaintrail", standalone_mode=False)
+        # Without standalone mode, click returns a command's typer.Exit code instead of raising.
+        code = app(args=args, prog_name="chaintrail", standalone_mode=False)
+        if isinstance(code, int) and code:
+            return code
     except typer.Exit as e:
         return int(e.exit_code)
     except typer.Abort:

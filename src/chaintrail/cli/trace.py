@@ -86,6 +86,13 @@ def trace(
         "--asset",
         help="With --chain eth: ETH, a token contract address or a token symbol.",
     ),
+    eth_url: str = typer.Option(
+        None,
+        "--eth-url",
+        help="With a token: Ethereum JSON-RPC node to read the issuer's freeze status of the "
+        "remaining balances from [default: the eth_rpc_url setting].",
+        show_default=False,
+    ),
 ) -> None:
     """Trace funds forward from outpoints to exchanges, unspent coins and stops — or backward
     to coinbases and attributed sources."""
@@ -120,7 +127,7 @@ def trace(
     if chain.strip().lower() != "btc" or asset is not None:
         _trace_account(
             ctx, chain.strip().lower(), asset, starts, from_address, from_cluster, since, until,
-            direction, policy_name, stop, budget, output, json_out,
+            direction, policy_name, stop, budget, output, json_out, eth_url,
         )  # fmt: skip
         return
     pol = policy(policy_name)
@@ -153,7 +160,7 @@ def _trace_account(
     ctx: typer.Context, chain: str, asset: str | None, starts: list[str],
     from_address: str | None, from_cluster: int | None, since: str | None, until: str | None,
     direction: str, policy_name: str, stop: Stop, budget: int | None, output: Path | None,
-    json_out: bool,
+    json_out: bool, eth_url: str | None = None,
 ) -> None:  # fmt: skip
     """``--chain eth``: one ``ws.trace_account`` call."""
     if chain != "eth":
@@ -175,6 +182,7 @@ def _trace_account(
         result = ws.trace_account(
             asset=asset, sources=starts, from_address=from_address, since=since, until=until,
             policy=policy_name, stop=stop, budget=budget, chain=chain,
+            eth_url=eth_url or ws.settings.eth_rpc_url,
         )  # fmt: skip
     data = result.to_json()
     if output is not None:
@@ -206,6 +214,13 @@ def _trace_account(
         console.print(
             f"[yellow]note[/] {len(result.opening_unknown):,} payment(s) exceeded what the "
             "store shows the payer received (opening balance unknown, taken as clean)"
+        )
+    freeze = result.freeze
+    if freeze is not None and freeze.checked:
+        console.print(
+            f"issuer freeze status ({freeze.function or 'no blacklist'}, block "
+            f"{freeze.block_number}): frozen {freeze.frozen_amount:,}, freezable "
+            f"{freeze.freezable_amount:,}"
         )
     console.print(f"accounted {result.accounted():,} of {total:,}")
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
-import yaml  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped, unused-ignore]
 from Crypto.Hash import keccak
 
 from chaintrail.chains.btc.script import MAINNET, TESTNET, is_valid_address

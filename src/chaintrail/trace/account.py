@@ -30,13 +30,17 @@ The accounting ``endpoints + unspent + fees + stopped == source amount`` is chec
 (:class:`~chaintrail.errors.TraceInvariantError` otherwise). The budget counts followed
 addresses; when it runs out the trace ends with ``BUDGET_EXHAUSTED`` and the value still moving
 is ``stopped`` with reason ``budget``.
+
+**Freeze status.** Given a node (``eth_url``), a token trace's remaining balances get the
+issuer's blacklist state and ``balanceOf`` (:mod:`chaintrail.trace.account_freeze`): contract
+state, not transfers, so it is read live and cited, never stored as a fact of the chain.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from chaintrail.errors import (
@@ -47,6 +51,7 @@ from chaintrail.errors import (
     TransferNotFoundError,
     UnknownAssetError,
 )
+from chaintrail.trace.account_freeze import check_freeze
 from chaintrail.trace.account_pools import AccountPolicy, Pool, account_policy
 from chaintrail.trace.account_result import (
     AccountFlow,
@@ -477,11 +482,15 @@ def trace_account(
     stop: Stop | None = None,
     budget: int | None = None,
     chain: str = "eth",
+    eth_url: str | None = None,
 ) -> AccountTrace:
     """Trace one asset forward from transfers (``sources``: ``TXHASH`` or ``TXHASH:INDEX``) or
     from everything ``from_address`` received (optionally in ``since``/``until``); see the
     module docstring. ``policy`` is ``fifo`` (default) or ``haircut``; ``stop`` defaults to
-    :func:`chaintrail.trace.engine.default_stop`; ``budget`` counts followed addresses."""
+    :func:`chaintrail.trace.engine.default_stop`; ``budget`` counts followed addresses.
+    ``eth_url``: a node to read the issuer's freeze status of a token's remaining balances from
+    (:mod:`chaintrail.trace.account_freeze`; the command line defaults it to the
+    ``eth_rpc_url`` setting)."""
     from chaintrail.trace.engine import default_stop
 
     con = ws.con
@@ -528,7 +537,11 @@ def trace_account(
             status = TraceStatus.BUDGET_EXHAUSTED
             break
         engine.follow(new[:room])
-    return _result(engine, ctx, replay, hits, status, rule, limit, rounds)
+    result = _result(engine, ctx, replay, hits, status, rule, limit, rounds)
+    if eth_url and not the_asset.native and the_asset.address is not None:
+        held = [(b.address, b.amount) for b in result.unspent if b.amount]
+        result = replace(result, freeze=check_freeze(eth_url, the_asset.address, held))
+    return result
 
 
 def _judge(ctx: _AccountContext, rule: Stop, replay: _Replay) -> dict[str, Hit | None]:
@@ -583,6 +596,7 @@ def _result(
         sources=sources, endpoints=tuple(endpoints), unspent=tuple(unspent),
         stopped=tuple(stopped), fees=replay.fees, fees_by_source=dict(replay.fees_by_source),
         opening_unknown=tuple(replay.shortfalls), followed=tuple(engine.followed),
+        hops={a: replay.hops.get(a, 0) for a in engine.followed},
     )  # fmt: skip
     if result.accounted() != result.source_amount:
         raise TraceInvariantError(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chaintrail.trace.account_freeze import FreezeCheck
 from chaintrail.trace.result import TraceStatus
 from chaintrail.trace.stops import Attribution
 
@@ -162,6 +163,10 @@ class AccountTrace:
     opening_unknown: tuple[OpeningShortfall, ...] = ()
     followed: tuple[str, ...] = ()
     conserved: bool = True
+    #: The hop at which the taint first reached each followed address (0: a source's recipient).
+    hops: dict[str, int] = field(default_factory=dict)
+    #: Issuer freeze status of the remaining balances (tokens, with a node to ask), else None.
+    freeze: FreezeCheck | None = None
 
     @property
     def source_amount(self) -> int:
@@ -200,5 +205,7 @@ class AccountTrace:
             "opening_unknown": [o.to_json() for o in self.opening_unknown],
             "followed": list(self.followed),
             "amounts": self.amounts,
+            "frozen": [] if self.freeze is None else self.freeze.frozen(),
+            "freeze": None if self.freeze is None else self.freeze.to_json(),
             "conserved": self.conserved,
         }  # fmt: skip

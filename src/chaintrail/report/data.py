@@ -1,0 +1,210 @@
+"""Everything a case's report states, gathered from the workspace once.
+
+The figures come from the case's latest triage run (what ``cases triage`` printed), and the trace
+behind them is run again offline, under the same policy and stop rules, so the flow table lists
+the very transactions the figures were computed from. A report never reaches the network and
+never reads the clock: the same store gives the same report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chaintrail.cases.assets import decimals as asset_decimals
+from chaintrail.cases.model import Report, Verification
+from chaintrail.errors import CaseNotFoundError, UsageError
+from chaintrail.trace.engine import default_stop
+from chaintrail.trace.policies import policy as policy_named
+from chaintrail.trace.result import Trace
+
+if TYPE_CHECKING:
+    from chaintrail.workspace import Workspace
+
+#: The time zone of a case whose victims are mostly from these countries (else the language's).
+COUNTRY_ZONES: Final = {
+    "KR": "Asia/Seoul", "JP": "Asia/Tokyo", "CN": "Asia/Shanghai", "TW": "Asia/Taipei",
+    "HK": "Asia/Hong_Kong", "SG": "Asia/Singapore", "GB": "Europe/London", "DE": "Europe/Berlin",
+}  # fmt: skip
+
+#: Where the measured error rates live in a source checkout (``make validate`` writes it).
+VALIDATION_FILE: Final = Path(__file__).resolve().parents[3] / "docs" / "validation-results.json"
+
+
+def amount_text(units: int, decimals: int) -> str:
+    """Integer base units as an exact decimal with thousands separators (no floats)."""
+    return f"{Decimal(units).scaleb(-decimals):,.{decimals}f}"
+
+
+@dataclass(frozen=True, slots=True)
+class TxInfo:
+    """One transaction of the report: its block and the raw input it was read from."""
+
+    txid: str
+    block_height: int | None
+    block_hash: str | None
+    position: int | None
+    time: datetime | None
+    source: str | None
+    sha256: str | None
+    retrieved_at: datetime | None
+
+
+@dataclass(slots=True)
+class CaseData:
+    """A case's report data; amounts in base units of ``asset`` (``decimals`` places)."""
+
+    case: dict[str, Any]
+    figures: dict[str, Any]
+    run: dict[str, Any]
+    reports: list[tuple[Report, Verification | None]]
+    asset: str
+    decimals: int
+    zone: ZoneInfo
+    trace: Trace | None
+    txs: dict[str, TxInfo] = field(default_factory=dict)
+    validation: dict[str, Any] | None = None
+
+    def amount(self, units: int) -> str:
+        return amount_text(units, self.decimals)
+
+    def local(self, when: datetime | None) -> str:
+        return "" if when is None else when.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def utc(when: datetime | None) -> str:
+    return "" if when is None else when.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def case_zone(reports: list[Report], fallback: str, override: str | None) -> ZoneInfo:
+    """``override``, else the zone of most victims' country, else ``fallback``."""
+    name = override
+    if name is None:
+        countries = Counter(r.country for r in reports if r.country in COUNTRY_ZONES)
+        top = sorted(countries.items(), key=lambda kv: (-kv[1], kv[0] or ""))
+        name = COUNTRY_ZONES[top[0][0] or ""] if top else fallback
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"Unknown time zone {name!r}.", hint="Give an IANA zone, e.g. Asia/Seoul."
+        ) from None
+
+
+def load_validation(path: Path | None) -> dict[str, Any] | None:
+    """The validation results at ``path`` (a UsageError if missing); without ``path``, the
+    source tree's (``make validate``), or None when there is none."""
+    if path is None:
+        if not VALIDATION_FILE.is_file():
+            return None
+        path = VALIDATION_FILE
+    elif not path.is_file():
+        raise UsageError(f"No validation results at {path}.", hint="'make validate' writes them.")
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def gather(
+    ws: Workspace,
+    case_id: str,
+    *,
+    fallback_zone: str,
+    timezone: str | None = None,
+    validation: Path | None = None,
+) -> CaseData:
+    """The report data of ``case_id``: CaseNotFoundError (exit 1) for an unknown case, a
+    UsageError (exit 2) for a case no triage run has figures for yet."""
+    store = ws.cases.store
+    case = store.case(case_id)
+    if case is None:
+        raise CaseNotFoundError(case_id)
+    figures = store.latest_triage(case_id)
+    if figures is None:
+        raise UsageError(
+            f"Case {case_id!r} has no triage figures yet.",
+            hint="Run 'chaintrail cases triage' first: the report states its figures.",
+        )
+    run = _run(ws, int(figures["run_id"]))
+    checks = ws.cases.verifications()
+    reports = [(r, checks.get(r.report_id)) for r in store.reports() if r.report_id in
+               set(figures["report_ids"])]  # fmt: skip
+    assets = sorted({r.asset for r, _ in reports}) or ["BTC"]
+    if len(assets) != 1:
+        raise UsageError(
+            f"Case {case_id!r} has payments in several assets ({', '.join(assets)}).",
+            hint="Reports cover one asset per case so far; split the case by asset.",
+        )
+    chain = reports[0][0].chain if reports else "btc"
+    places = asset_decimals(chain, assets[0])
+    zone = case_zone([r for r, _ in reports], fallback_zone, timezone)
+    measured = load_validation(validation)  # both checked before the (slower) trace
+    data = CaseData(
+        case=case, figures=figures, run=run, reports=reports, asset=assets[0],
+        decimals=8 if places is None else places, zone=zone, trace=_trace(ws, figures),
+        validation=measured,
+    )  # fmt: skip
+    data.txs = _transactions(ws, data)
+    return data
+
+
+def _run(ws: Workspace, run_id: int) -> dict[str, Any]:
+    row = ws.con.execute(
+        "select id, started_at, tool_version, parameters, height_to from triage_runs where id = ?",
+        [run_id],
+    ).fetchone()
+    if row is None:
+        return {"run_id": run_id, "started_at": None, "parameters": {}, "height_to": None}
+    return {"run_id": int(row[0]), "started_at": row[1], "tool_version": row[2],
+            "parameters": json.loads(row[3]), "height_to": row[4]}  # fmt: skip
+
+
+def _trace(ws: Workspace, figures: dict[str, Any]) -> Trace | None:
+    """The case's trace again with the triage run's policy and the default stops, from the
+    store alone (no fetching); checked against the figures so a report never states a trace
+    other than the one its figures came from."""
+    from chaintrail.ingest.blocksci import SpentOutside
+    from chaintrail.trace.engine import trace
+
+    summary = figures.get("trace")
+    if not summary or not summary.get("sources"):
+        return None
+    pol = policy_named(str(summary["policy"]))
+    found = trace(ws, list(summary["sources"]), policy=pol, stop=default_stop(),
+                  fetcher=SpentOutside.for_store(ws.con))  # fmt: skip
+    if found.source_amount != summary["source_amount"] or found.amounts != summary["amounts"]:
+        raise UsageError(
+            f"The store changed since case {figures['case_id']!r} was triaged: its trace no "
+            "longer gives the triage figures.",
+            hint="Run 'chaintrail cases triage' again, then the report.",
+        )
+    return found
+
+
+def _transactions(ws: Workspace, data: CaseData) -> dict[str, TxInfo]:
+    """Block and provenance of every transaction the report names (best chain first)."""
+    wanted: set[str] = set()
+    if data.trace is not None:
+        wanted |= {s.txid for s in data.trace.sources} | {s.txid for s in data.trace.steps}
+    wanted |= {v.txid for _, v in data.reports if v is not None and v.txid}
+    if not wanted:
+        return {}
+    rows = ws.con.execute(
+        "select t.txid, t.block_height, t.block_hash, t.position, b.time, p.source, p.sha256, "
+        "p.retrieved_at from transactions t left join blocks b on b.hash = t.block_hash "
+        "left join provenance p on p.id = t.provenance_id where t.txid in "
+        "(select unnest(?::varchar[])) order by coalesce(b.in_best_chain, false), t.txid",
+        [sorted(wanted)],
+    ).fetchall()
+    out: dict[str, TxInfo] = {}
+    for r in rows:  # best-chain rows come last and win
+        out[r[0]] = TxInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+    return out
+
+
+__all__ = ["CaseData", "TxInfo", "amount_text", "case_zone", "gather", "load_validation", "utc"]

@@ -1,0 +1,320 @@
+"""A case report as a list of localised blocks (headings, paragraphs, tables, a drawing).
+
+HTML and PDF render the same blocks, so the two formats cannot say different things. Every
+text comes from the language's catalog; amounts are exact decimals of integer base units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaintrail.report.data import CaseData, utc
+from chaintrail.report.diagram import Box, flow_svg
+from chaintrail.report.i18n import Catalog
+from chaintrail.trace.result import Flow
+
+Block = dict[str, Any]
+
+
+def h(level: int, text: str) -> Block:
+    return {"type": "heading", "level": level, "text": text}
+
+
+def p(text: str, *, small: bool = False) -> Block:
+    return {"type": "para", "text": text, "small": small}
+
+
+def table(header: list[str], rows: list[list[str]], *, mono: tuple[int, ...] = (),
+          right: tuple[int, ...] = ()) -> Block:  # fmt: skip
+    return {"type": "table", "header": header, "rows": rows, "mono": list(mono),
+            "right": list(right)}  # fmt: skip
+
+
+def build(data: CaseData, cat: Catalog) -> dict[str, Any]:
+    """The report of ``data`` in ``cat``'s language: ``{"lang", "title", "blocks"}``."""
+    t = cat.t
+    f = data.figures
+    trace = data.trace
+    blocks: list[Block] = [
+        h(1, t("report.title", case_id=f["case_id"])),
+        p(t("report.subtitle", title=data.case.get("title") or f["case_id"])),
+        p(
+            t(
+                "report.data_note",
+                run_id=data.run["run_id"],
+                run_time=utc(data.run["started_at"]),
+                tip_height=data.run.get("height_to"),
+                zone=_zone_abbr(data),
+                zone_name=data.zone.key,
+            ),
+            small=True,
+        ),  # fmt: skip
+    ]
+    blocks += _summary(data, cat)
+    blocks += _victims(data, cat)
+    if trace is not None:
+        blocks += _flow(data, cat)
+        blocks += _diagram(data, cat)
+    blocks += _endpoints(data, cat)
+    blocks += _methodology(data, cat)
+    blocks += _appendix(data, cat)
+    return {"lang": cat.lang, "title": t("report.title", case_id=f["case_id"]),
+            "blocks": blocks}  # fmt: skip
+
+
+def _zone_abbr(data: CaseData) -> str:
+    when = data.run["started_at"]
+    return when.astimezone(data.zone).strftime("%Z") if when is not None else data.zone.key
+
+
+def _at_exchanges(data: CaseData) -> int:
+    return sum(e["amount"] for e in data.figures["endpoints"] if e.get("recoverable"))
+
+
+def _summary(data: CaseData, cat: Catalog) -> list[Block]:
+    t, f, a = cat.t, data.figures, data.amount
+    tr = f.get("trace") or {}
+    text = t("report.summary_text", victims=f["victims"], verified=a(f["verified_amount"]),
+             asset=data.asset, policy=tr.get("policy", "-"),
+             policy_version=tr.get("policy_version", "-"),
+             transactions=len(data.trace.steps) if data.trace else 0,
+             recoverable=a(f["recoverable_amount"]), at_exchanges=a(_at_exchanges(data)),
+             unspent=a(f["unspent_amount"]))  # fmt: skip
+    rows = [
+        [t("report.case_status"), str(data.case.get("status", ""))],
+        [t("report.reported_amount"), f"{a(f['reported_amount'])} {data.asset}"],
+        [t("report.verified_amount"), f"{a(f['verified_amount'])} {data.asset}"],
+        [t("report.at_exchanges"), f"{a(_at_exchanges(data))} {data.asset}"],
+        [t("report.unspent_amount"), f"{a(f['unspent_amount'])} {data.asset}"],
+        [t("report.recoverable_amount"), f"{a(f['recoverable_amount'])} {data.asset}"],
+        [t("report.priority"), f"{f['priority']}"],
+        [t("report.linked_cases"), ", ".join(f["linked_cases"]) or t("report.none")],
+    ]
+    return [h(2, t("report.summary")), p(text),
+            table([t("report.key"), t("report.value")], rows, right=(1,)),
+            p(t("report.fiat_none"))]  # fmt: skip
+
+
+def _victims(data: CaseData, cat: Catalog) -> list[Block]:
+    t = cat.t
+    rows = []
+    for r, v in data.reports:
+        status = v.status if v is not None else "unverified"
+        reasons = ", ".join(v.reasons) if v is not None and v.reasons else ""
+        dup = r.duplicate_of or (v.duplicate_of if v is not None else None)
+        note = "; ".join(
+            x
+            for x in (status, reasons, t("report.duplicate_of", report_id=dup) if dup else "")
+            if x
+        )
+        rows.append([
+            r.report_id, r.victim_name or "", r.country or "", utc(r.reported_at),
+            "" if r.amount is None else data.amount(r.amount),
+            "" if v is None or v.verified_amount is None else data.amount(v.verified_amount),
+            note,
+        ])  # fmt: skip
+    header = [t("report.report_id"), t("report.victim"), t("report.country"),
+              t("report.reported_at"), f"{t('report.reported')} ({data.asset})",
+              f"{t('report.verified')} ({data.asset})", t("report.verification")]  # fmt: skip
+    return [h(2, t("report.victims")), p(t("report.victims_text")),
+            table(header, rows, right=(4, 5))]  # fmt: skip
+
+
+def _attribution(flow: Flow) -> str:
+    a = flow.attribution
+    if a is None:
+        return ""
+    return f"{a.label} ({a.confidence or '-'})"
+
+
+def _flow(data: CaseData, cat: Catalog) -> list[Block]:
+    """One row per victim payment (hop 0) and per traced transaction, in chain order."""
+    t, trace = cat.t, data.trace
+    assert trace is not None
+    pol = f"{trace.policy} v{trace.policy_version}"
+    ends = {(e.txid, e.vout): e for e in (*trace.endpoints, *trace.unspent, *trace.stopped)}
+    entries: list[tuple[tuple[int, int, str, int], list[str]]] = []
+    for s in trace.sources:
+        entries.append((_order(data, s.txid, 0), [
+            *_when(data, s.txid), str(0), s.txid, data.amount(s.amount),
+            f"{s.address or '-'} ({t('report.victim_payment')})", pol, "",
+        ]))  # fmt: skip
+    for step in trace.steps:
+        moved = sum(i.taint for i in step.inputs)
+        dests, attrs = [], []
+        for o in step.outputs:
+            if not o.taint:
+                continue
+            dests += [o.address or f"{step.txid}:{o.vout}", f"  {data.amount(o.taint)}"]
+            end = ends.get((step.txid, o.vout))
+            if end is not None and end.attribution is not None:
+                attrs.append(_attribution(end))
+        if step.fee:
+            dests.append(f"{t('report.fee')}: {data.amount(sum(step.fee_by_source.values()))}")
+        entries.append((_order(data, step.txid, step.hop), [
+            *_when(data, step.txid), str(step.hop), step.txid, data.amount(moved),
+            "\n".join(dests), pol, "\n".join(sorted(set(attrs))),
+        ]))  # fmt: skip
+    entries.sort(key=lambda e: e[0])
+    header = [t("report.time_utc"), t("report.time_local", zone=_zone_abbr(data)),
+              t("report.block"), t("report.hop"), t("report.txid"),
+              t("report.amount", asset=data.asset), t("report.destination"), t("report.policy"),
+              t("report.attribution")]  # fmt: skip
+    return [h(2, t("report.flow")), p(t("report.flow_text", policy=pol)),
+            table(header, [row for _, row in entries], mono=(2, 4, 6), right=(5,))]  # fmt: skip
+
+
+def _order(data: CaseData, txid: str, hop: int) -> tuple[int, int, str, int]:
+    tx = data.txs.get(txid)
+    height = tx.block_height if tx is not None and tx.block_height is not None else 1 << 62
+    position = tx.position if tx is not None and tx.position is not None else 0
+    return (height, position, txid, hop)
+
+
+def _when(data: CaseData, txid: str) -> list[str]:
+    tx = data.txs.get(txid)
+    if tx is None:
+        return ["", "", ""]
+    block = f"{tx.block_height}\n{tx.block_hash}"
+    return [utc(tx.time), data.local(tx.time), block]
+
+
+def _diagram(data: CaseData, cat: Catalog) -> list[Block]:
+    t, trace, a = cat.t, data.trace, data.amount
+    assert trace is not None
+    hops = max((s.hop for s in trace.steps), default=0)
+    source = Box(t("report.diagram_sources", count=len(trace.sources)),
+                 f"{a(trace.source_amount)} {data.asset}")  # fmt: skip
+    middle = Box(t("report.diagram_hops", count=len(trace.steps), hops=hops), "")
+    ends = [Box(e["label"], f"{a(e['amount'])} {data.asset}", e["address"] or "")
+            for e in data.figures["endpoints"]]  # fmt: skip
+    for reason, amount in trace.amounts.items():
+        if reason != "attributed" and amount:
+            ends.append(Box(_reason(cat, reason), f"{a(amount)} {data.asset}"))
+    return [h(2, t("report.diagram")), {"type": "svg", "svg": flow_svg(source, middle, ends)}]
+
+
+def _reason(cat: Catalog, reason: str) -> str:
+    if reason in ("attributed", "unspent", "coinjoin", "fee"):
+        return cat.t(f"report.reason_{reason}")
+    return cat.t("report.reason_other", reason=reason)
+
+
+def _endpoints(data: CaseData, cat: Catalog) -> list[Block]:
+    t, a = cat.t, data.amount
+    answer = {True: t("report.answer_yes"), False: t("report.answer_no")}
+    rows = [[e["label"], e.get("category") or "", e["address"] or "",
+             "" if e.get("cluster_id") is None else str(e["cluster_id"]),
+             e.get("confidence") or "", e.get("attribution") or "",
+             answer[bool(e.get("recoverable"))], a(e["amount"])]
+            for e in data.figures["endpoints"]]  # fmt: skip
+    header = [t("report.label"), t("report.category"), t("report.address"), t("report.cluster"),
+              t("report.confidence"), t("report.attribution_kind"), t("report.recoverable"),
+              t("report.amount", asset=data.asset)]  # fmt: skip
+    blocks = [h(2, t("report.endpoints")), p(t("report.endpoints_text")),
+              table(header, rows, mono=(2,), right=(7,))]  # fmt: skip
+    if data.trace is not None:
+        outcomes = [[_reason(cat, r), a(v)] for r, v in data.trace.amounts.items() if v]
+        blocks += [h(3, t("report.outcomes")),
+                   table([t("report.outcome"), t("report.amount", asset=data.asset)], outcomes,
+                         right=(1,))]  # fmt: skip
+    return blocks
+
+
+def _rate(stat: dict[str, Any] | None) -> tuple[str, str, str]:
+    """Mean, range and runs of one measured rate, as printed (four decimals)."""
+
+    def num(x: float | None) -> str:
+        return "-" if x is None else f"{x:.4f}"
+
+    if not stat:
+        return "-", "-", "-"
+    spread = f"{num(stat.get('low'))}–{num(stat.get('high'))}"
+    return num(stat.get("mean")), spread, str(stat.get("n", "-"))
+
+
+def _methodology(data: CaseData, cat: Catalog) -> list[Block]:
+    t, trace = cat.t, data.trace
+    params = data.run.get("parameters") or {}
+    pol = trace.policy if trace is not None else str(params.get("policy", "-"))
+    version = trace.policy_version if trace is not None else params.get("policy_version", "-")
+    limits = ", ".join(f"{k}={v}" for k, v in sorted((trace.limits if trace else {}).items()))
+    blocks = [h(2, t("report.methodology")),
+              p(t("report.method_policy", policy=pol, policy_version=version,
+                  stop=params.get("stop", "-"), limits=limits or "-",
+                  status=str(trace.status) if trace else "-",
+                  conserved=trace.conserved if trace else "-")),
+              p(t("report.method_grouping", hops=params.get("convergence_hops", "-")))]  # fmt: skip
+    v = data.validation
+    if v is None:
+        return [*blocks, p(t("report.method_no_validation")), p(t("report.limits_text"))]
+    vp = v["parameters"]
+    blocks.append(
+        p(
+            t(
+                "report.method_validation",
+                tool_version=v["tool"]["version"],
+                scenarios=", ".join(vp["scenarios"]),
+                seeds=", ".join(str(s) for s in vp["seeds"]),
+                blocks=vp["blocks"],
+            )
+        )
+    )
+    validated = v["heuristics"].get(f"trace.{pol}")
+    if validated is not None and validated != version:
+        blocks.append(p(t("report.method_version_mismatch", current=version,
+                          validated=validated)))  # fmt: skip
+    used = ("multi_input", f"trace.{pol}", *sorted(k for k in v["heuristics"]
+                                                   if k.startswith("coinjoin.")))  # fmt: skip
+    blocks.append(table([t("report.heuristic"), t("report.version")],
+                        [[k, str(v["heuristics"].get(k, "-"))] for k in used]))  # fmt: skip
+    rows = []
+    for scenario in vp["scenarios"]:
+        s = v["summary"].get(scenario, {})
+        tp = s.get("tracing", {}).get("policies", {}).get(pol, {}).get("overall", {})
+        cl = s.get("clustering", {}).get("multi_input", {})
+        cj = s.get("coinjoins", {}).get("any", {})
+        for key, stat in (("m_trace_recall", tp.get("recall")),
+                          ("m_trace_precision", tp.get("precision")),
+                          ("m_trace_amount_error", tp.get("amount_error")),
+                          ("m_cluster_precision", cl.get("precision")),
+                          ("m_cluster_false_merge", cl.get("false_merge_rate")),
+                          ("m_coinjoin_precision", cj.get("precision")),
+                          ("m_coinjoin_recall", cj.get("recall"))):  # fmt: skip
+            if stat:
+                rows.append([scenario, t(f"report.{key}", policy=pol), *_rate(stat)])
+    blocks.append(
+        table(
+            [
+                t("report.scenario"),
+                t("report.measure"),
+                t("report.mean"),
+                t("report.range"),
+                t("report.runs"),
+            ],
+            rows,
+            right=(2, 3, 4),
+        )
+    )
+    blocks.append(p(t("report.limits_text")))
+    return blocks
+
+
+def _appendix(data: CaseData, cat: Catalog) -> list[Block]:
+    t = cat.t
+    rows = []
+    for txid in sorted(data.txs, key=lambda x: _order(data, x, 0)):
+        tx = data.txs[txid]
+        rows.append([txid, f"{tx.block_height}\n{tx.block_hash}", utc(tx.time),
+                     tx.source or t("report.not_in_store"), tx.sha256 or "",
+                     utc(tx.retrieved_at)])  # fmt: skip
+    header = [t("report.txid"), t("report.block"), t("report.time_utc"), t("report.source"),
+              t("report.sha256"), t("report.retrieved")]  # fmt: skip
+    return [
+        h(2, t("report.appendix")),
+        p(t("report.appendix_text")),
+        table(header, rows, mono=(0, 1, 3, 4)),
+    ]
+
+
+__all__ = ["Block", "build", "h", "p", "table"]
