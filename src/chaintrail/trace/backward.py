@@ -48,6 +48,7 @@ from chaintrail.errors import (
 )
 from chaintrail.trace.engine import (
     DEFAULT_BUDGET,
+    _n,
     _StoreContext,
     default_stop,
     resolve_sources,
@@ -505,10 +506,6 @@ class _Backward:
                     return TraceStatus.BUDGET_EXHAUSTED
                 heapq.heappop(self.heap)
                 self.split(tx)
-
-
-def _n(height: int | None) -> int:
-    return -1 if height is None else int(height)
 
 
 def trace_back(
