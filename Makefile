@@ -49,8 +49,8 @@ sysdeps:
 		echo "could not install$$missing: PDF report tests will skip (install them by hand)."; \
 	fi
 
-## demo: set up, build a workspace from real blocks (offline) and show what is in it
-demo: $(STAMP)
+## demo: set up, then offline: real blocks and their provenance, and a whole investigation (reports → triage → court reports, freeze letters, evidence bundle)
+demo: $(STAMP) sysdeps
 	$(PY) -m chaintrail.demo
 
 ## test: set up and run the test suite

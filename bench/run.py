@@ -18,6 +18,8 @@ BENCHES = [
     "bench_sim.py",
     "bench_cluster.py",
     "bench_trace.py",
+    "bench_cases.py",
+    "bench_eth.py",
 ]
 
 

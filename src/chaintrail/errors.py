@@ -19,7 +19,9 @@ the leaf classes; only the CLI and web edges translate them::
     │   ├── ChainMismatchError           a node on another network than the store
     │   ├── NodeConfigError              a node URL, cookie file or credentials that cannot work
     │   ├── TagFileError  UnsupportedTagFormatError  InvalidTagOptionError   tag imports
+    │   ├── InvalidTokenMetadataError  TokenMetadataConflictError   tokens add
     │   ├── ReportFileError  ReportMappingError  CaseExistsError   victim reports, cases
+    │   ├── PriceFileError               a price table that cannot be imported at all
     │   ├── UnknownScenarioError         a simulator scenario name that does not exist
     │   ├── NoPaymentsError  InvalidTraceOptionError   trace/path sources and options
     │   ├── UnknownPolicyError           a trace policy name that is not registered
@@ -420,6 +422,22 @@ class ReportFileError(UsageError):
         )
 
 
+class PriceFileError(UsageError):
+    """A price file that cannot be imported at all: unreadable, not UTF-8, or without the
+    columns its layout needs. (Single bad rows are rejected and kept.)"""
+
+    code = "invalid_price_file"
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{path}: {reason}.",
+            hint="A price file is CSV with the header date,asset,currency,price (asset and "
+            "currency may be given by --asset/--currency instead); nothing was imported.",
+        )
+
+
 class CaseExistsError(UsageError):
     """Opening a case with an id that a case or report already has."""
 
@@ -482,6 +500,31 @@ class InvalidTagOptionError(UsageError):
         self.option = option
         self.value = value
         super().__init__(f"Invalid --{option} {value!r}.", hint=hint[0].upper() + hint[1:] + ".")
+
+
+class InvalidTokenMetadataError(UsageError):
+    code = "invalid_token_metadata"
+
+    def __init__(self, field: str, value: str, hint: str) -> None:
+        self.field = field
+        hint = hint[0].upper() + hint[1:] + "."
+        super().__init__(f"Invalid token {field} {value!r}.", hint=hint)
+
+
+class TokenMetadataConflictError(UsageError):
+    """``tokens add`` contradicting metadata a node answered: never overwritten silently."""
+
+    code = "token_metadata_conflict"
+
+    def __init__(self, address: str, source: str, differences: list[str]) -> None:
+        self.address = address
+        self.differences = differences
+        super().__init__(
+            f"Token {address} already has {source} metadata that differs "
+            f"({'; '.join(differences)}).",
+            hint="Nothing was changed. Check the contract; give only the fields the node left "
+            "unknown, or the same values.",
+        )
 
 
 class EvidenceBundleError(UsageError):

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chaintrail.clustering.service import ClusterService
     from chaintrail.ingest.eth.service import EthIngest
     from chaintrail.ingest.pipeline import BtcIngest
+    from chaintrail.prices.service import PriceService
     from chaintrail.report import FreezeRequests
     from chaintrail.store.export import ExportResult
     from chaintrail.tags.service import TagService
@@ -196,6 +197,13 @@ class Workspace:
         return CaseService(self)
 
     @property
+    def prices(self) -> PriceService:
+        """The imported price table: import a price CSV (write), list, look up."""
+        from chaintrail.prices.service import PriceService
+
+        return PriceService(self)
+
+    @property
     def audit(self) -> AuditLog:
         """The signed, hash-chained audit log of case changes: entries, record, verify."""
         from chaintrail.audit.log import AuditLog
@@ -221,12 +229,13 @@ class Workspace:
 
     def report(
         self, case_id: str, lang: str = "en", fmt: str = "pdf", *, timezone: str | None = None,
-        validation: Path | None = None,
+        validation: Path | None = None, currency: str | None = None,
     ) -> bytes:  # fmt: skip
         """A triaged case's court report (see :func:`chaintrail.report.render_report`)."""
         from chaintrail.report import render_report
 
-        return render_report(self, case_id, lang, fmt, timezone=timezone, validation=validation)
+        return render_report(self, case_id, lang, fmt, timezone=timezone, validation=validation,
+                             currency=currency)  # fmt: skip
 
     def freeze_requests(
         self, case_id: str, output: Path, *, lang: str = "en", fmt: str = "html",

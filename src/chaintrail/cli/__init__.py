@@ -27,10 +27,12 @@ from chaintrail.cli import (
     ingest_eth,
     lookup,
     paths,
+    prices,
     report,
     simulate,
     store,
     tags,
+    tokens,
     trace,
     validate,
 )
@@ -75,7 +77,9 @@ ingest.app.command("eth-etl")(ingest_eth.eth_etl)
 ingest.app.command("eth-rpc")(ingest_eth.eth_rpc)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(tags.app, name="tags")
+app.add_typer(tokens.app, name="tokens")
 app.add_typer(cases.app, name="cases")
+app.add_typer(prices.app, name="prices")
 app.add_typer(audit.app, name="audit")
 app.add_typer(audit.evidence_app, name="evidence")
 app.command("simulate")(simulate.simulate)

@@ -26,12 +26,19 @@ def report(
         help="Validation results whose error rates the report quotes "
         "[default: docs/validation-results.json of the source tree].",
     ),  # fmt: skip
+    currency: str | None = typer.Option(
+        None,
+        "--currency",
+        help="Fiat currency of values from imported prices [default: the language's: ko KRW, "
+        "ja JPY, zh CNY, en USD].",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Write a court report of a triaged case: summary, victims, flow of funds, endpoints,
     methodology with measured error rates, and every transaction with its provenance."""
     with open_workspace(ctx) as ws:
-        body = ws.report(case_id, lang, fmt, timezone=timezone, validation=validation)
+        body = ws.report(case_id, lang, fmt, timezone=timezone, validation=validation,
+                         currency=currency)  # fmt: skip
     output.write_bytes(body)
     if json_out:
         print_json({"case_id": case_id, "lang": lang, "format": fmt, "path": str(output),

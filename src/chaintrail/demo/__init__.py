@@ -1,19 +1,35 @@
-"""The offline demo: real blocks shipped with the package, run through the real CLI.
+"""The offline demo: real blocks shipped with the package, then a whole investigation.
 
-``python -m chaintrail.demo`` (what ``make demo`` runs) creates ``./demo-workspace`` from the
-first 4,313 mainnet blocks (shipped, MIT; see PROVENANCE.md here), adds the modern segwit blocks
-of ``../shared/data`` when that folder exists, and prints the store's stats, the first
-person-to-person bitcoin payment (block 170, Satoshi to Hal Finney), the address clusters with
-the evidence linking two addresses, and a FIFO trace of that payment's change.
+``python -m chaintrail.demo`` (what ``make demo`` runs) builds ``./demo-workspace`` in two parts,
+each through the real command line:
+
+1. ``real/``: the first 4,313 mainnet blocks (shipped, MIT; see PROVENANCE.md here), plus the
+   modern segwit blocks of ``../shared/data`` when that folder exists; it shows the store's
+   stats with provenance, the first person-to-person bitcoin payment (block 170, Satoshi to Hal
+   Finney) and a FIFO trace of it. Real blocks hold no scheme, so the investigation cannot run
+   on them.
+2. ``case/``: a small simulated scam-wave economy (``chaintrail simulate``, fixed seed, so every
+   run is the same) is ingested with its service tags, and its victim reports (pseudonymous
+   names, with the flaws real reports have) go through import, verification and triage; the
+   top case gets its report in the four languages, freeze letters, an evidence bundle, and the
+   bundle and the audit log are verified. Everything written lands in ``out/``.
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Final
 
 #: Block 170: the first bitcoin transaction between two people.
-FAMOUS_TXID = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+FAMOUS_TXID: Final = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+#: The simulated economy: a seed whose reports include rejected rows, hash typos and duplicates.
+SIM_SEED: Final = 3
+SIM_BLOCKS: Final = 144
+#: Size of the economy (about 40 victims at 2.0; the whole demo stays well under a minute).
+SIM_SCALE: Final = 2.0
+#: The report languages, all four rendered for the top case.
+LANGUAGES: Final = ("ko", "ja", "zh", "en")
 
 
 def shipped_blocks() -> Path:

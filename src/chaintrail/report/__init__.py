@@ -45,18 +45,22 @@ def render_report(
     *,
     timezone: str | None = None,
     validation: Path | None = None,
+    currency: str | None = None,
 ) -> bytes:
     """The report of ``case_id`` in ``lang`` (ko, ja, zh, en) as ``fmt`` (pdf, html) bytes.
 
     ``timezone`` (IANA) is the case's local time zone; default: the zone of most victims'
     country, else the language's. ``validation`` is the validation results file whose error
     rates the methodology quotes (default: the source tree's docs/validation-results.json).
+    ``currency`` is the fiat currency of values (default: the language's: KRW, JPY, CNY, USD);
+    values are shown only when prices of the case's asset were imported (``prices import``).
     """
     check_language(lang)
     check_format(fmt)
     cat = catalog(lang)
     data = gather(ws, case_id, fallback_zone=cat.default_timezone, timezone=timezone,
-                  validation=validation)  # fmt: skip
+                  validation=validation,
+                  currency=currency or cat.t("meta.currency"))  # fmt: skip
     return _render(build(data, cat), fmt)
 
 

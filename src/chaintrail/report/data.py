@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chaintrail.cases.assets import decimals as asset_decimals
 from chaintrail.cases.model import Report, Verification
 from chaintrail.errors import CaseNotFoundError, UsageError
+from chaintrail.prices import EcbFile, FiatValue, Price, Valuer, ecb_rates
 from chaintrail.trace.engine import default_stop
 from chaintrail.trace.policies import policy as policy_named
 from chaintrail.trace.result import Trace
@@ -70,12 +71,29 @@ class CaseData:
     trace: Trace | None
     txs: dict[str, TxInfo] = field(default_factory=dict)
     validation: dict[str, Any] | None = None
+    fiat: Fiat | None = None  # None: no prices of the asset were imported
 
     def amount(self, units: int) -> str:
         return amount_text(units, self.decimals)
 
     def local(self, when: datetime | None) -> str:
         return "" if when is None else when.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+@dataclass(slots=True)
+class Fiat:
+    """Fiat values of the case's verified payments in ``currency`` (report_id -> value; None:
+    no price close enough), and the price files and ECB file they were computed from."""
+
+    currency: str
+    values: dict[str, FiatValue | None]
+    files: list[Price]  # one price of each file used, by file path
+    ecb: EcbFile | None  # None: every price used was quoted in ``currency``
+
+    @property
+    def total(self) -> Decimal:
+        """Sum of the rounded values of the payments counted once (duplicates left out)."""
+        return sum((v.value for v in self.values.values() if v is not None), Decimal(0))
 
 
 def utc(when: datetime | None) -> str:
@@ -117,9 +135,11 @@ def gather(
     fallback_zone: str,
     timezone: str | None = None,
     validation: Path | None = None,
+    currency: str | None = None,
 ) -> CaseData:
     """The report data of ``case_id``: CaseNotFoundError (exit 1) for an unknown case, a
-    UsageError (exit 2) for a case no triage run has figures for yet."""
+    UsageError (exit 2) for a case no triage run has figures for yet. Fiat values are in
+    ``currency`` (None: no fiat values, as for letters)."""
     store = ws.cases.store
     case = store.case(case_id)
     if case is None:
@@ -143,14 +163,51 @@ def gather(
     chain = reports[0][0].chain if reports else "btc"
     places = asset_decimals(chain, assets[0])
     zone = case_zone([r for r, _ in reports], fallback_zone, timezone)
-    measured = load_validation(validation)  # both checked before the (slower) trace
+    measured = load_validation(validation)  # all checked before the (slower) trace
+    currency = None if currency is None else check_currency(currency)
     data = CaseData(
         case=case, figures=figures, run=run, reports=reports, asset=assets[0],
         decimals=8 if places is None else places, zone=zone, trace=_trace(ws, figures),
         validation=measured,
     )  # fmt: skip
     data.txs = _transactions(ws, data)
+    if currency is not None:
+        data.fiat = _fiat(ws, data, currency)
     return data
+
+
+def check_currency(currency: str, *, quotes: tuple[str, ...] = ()) -> str:
+    """``currency`` upper-cased if it is a three-letter code, and (when ``quotes``, the price
+    table's currencies, are given) one the table or the ECB file knows; else a UsageError."""
+    code = currency.strip().upper()
+    ok = len(code) == 3 and code.isascii() and code.isalpha()
+    if ok and quotes and code not in quotes:
+        ok = code in ecb_rates().currencies
+    if not ok:
+        raise UsageError(
+            f"Unknown report currency {currency!r}.",
+            hint="Give an ISO 4217 code the ECB publishes, e.g. KRW, JPY, CNY, USD or EUR.",
+        )
+    return code
+
+
+def _fiat(ws: Workspace, data: CaseData, currency: str) -> Fiat | None:
+    """Each verified payment valued on its block's UTC day (duplicates once); None when the
+    workspace has no price of the case's asset at all."""
+    quotes = tuple(ws.prices.currencies(data.asset))
+    if not quotes:
+        return None
+    valuer = Valuer(ws, currency=check_currency(currency, quotes=quotes))
+    values: dict[str, FiatValue | None] = {}
+    for r, v in data.reports:
+        if v is None or v.verified_amount is None or v.block_time is None:
+            continue
+        if r.duplicate_of or v.duplicate_of:
+            continue
+        day = v.block_time.astimezone(ZoneInfo("UTC")).date()
+        values[r.report_id] = valuer.value(v.verified_amount, data.decimals, data.asset, day)
+    files = sorted(valuer.used.values(), key=lambda p: (p.path, p.sha256))
+    return Fiat(valuer.currency, values, files, valuer.fx.file if valuer.fx_used else None)
 
 
 def _run(ws: Workspace, run_id: int) -> dict[str, Any]:
@@ -207,4 +264,14 @@ def _transactions(ws: Workspace, data: CaseData) -> dict[str, TxInfo]:
     return out
 
 
-__all__ = ["CaseData", "TxInfo", "amount_text", "case_zone", "gather", "load_validation", "utc"]
+__all__ = [
+    "CaseData",
+    "Fiat",
+    "TxInfo",
+    "amount_text",
+    "case_zone",
+    "check_currency",
+    "gather",
+    "load_validation",
+    "utc",
+]

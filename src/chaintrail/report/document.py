@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chaintrail.prices import FX_TOLERANCE_DAYS, PRICE_TOLERANCE_DAYS, fiat_text, minor_places
 from chaintrail.report.data import CaseData, utc
 from chaintrail.report.diagram import Box, flow_svg
 from chaintrail.report.i18n import Catalog
@@ -90,9 +91,16 @@ def _summary(data: CaseData, cat: Catalog) -> list[Block]:
         [t("report.priority"), f"{f['priority']}"],
         [t("report.linked_cases"), ", ".join(f["linked_cases"]) or t("report.none")],
     ]
+    fiat = data.fiat
+    if fiat is None:
+        note = p(t("report.fiat_none"))
+    else:
+        rows.insert(3, [t("report.fiat_total", currency=fiat.currency),
+                        fiat_text(fiat.total, fiat.currency)])  # fmt: skip
+        missing = sum(1 for v in fiat.values.values() if v is None)
+        note = p(t("report.fiat_text", missing=missing))
     return [h(2, t("report.summary")), p(text),
-            table([t("report.key"), t("report.value")], rows, right=(1,)),
-            p(t("report.fiat_none"))]  # fmt: skip
+            table([t("report.key"), t("report.value")], rows, right=(1,)), note]  # fmt: skip
 
 
 def _victims(data: CaseData, cat: Catalog) -> list[Block]:
@@ -111,13 +119,29 @@ def _victims(data: CaseData, cat: Catalog) -> list[Block]:
             r.report_id, r.victim_name or "", r.country or "", utc(r.reported_at),
             "" if r.amount is None else data.amount(r.amount),
             "" if v is None or v.verified_amount is None else data.amount(v.verified_amount),
+            *_fiat_cell(data, cat, r.report_id),
             note,
         ])  # fmt: skip
     header = [t("report.report_id"), t("report.victim"), t("report.country"),
               t("report.reported_at"), f"{t('report.reported')} ({data.asset})",
               f"{t('report.verified')} ({data.asset})", t("report.verification")]  # fmt: skip
+    right: tuple[int, ...] = (4, 5)
+    if data.fiat is not None:
+        header.insert(6, t("report.fiat_value", currency=data.fiat.currency))
+        right = (4, 5, 6)
     return [h(2, t("report.victims")), p(t("report.victims_text")),
-            table(header, rows, right=(4, 5))]  # fmt: skip
+            table(header, rows, right=right)]  # fmt: skip
+
+
+def _fiat_cell(data: CaseData, cat: Catalog, report_id: str) -> list[str]:
+    """The value column of one victim row: none without prices; empty for a payment not
+    valued (unverified, or a duplicate counted once); "no price" when no price was close."""
+    if data.fiat is None:
+        return []
+    if report_id not in data.fiat.values:
+        return [""]
+    value = data.fiat.values[report_id]
+    return [cat.t("report.no_price") if value is None else value.text]
 
 
 def _attribution(flow: Flow) -> str:
@@ -245,6 +269,7 @@ def _methodology(data: CaseData, cat: Catalog) -> list[Block]:
                   status=str(trace.status) if trace else "-",
                   conserved=trace.conserved if trace else "-")),
               p(t("report.method_grouping", hops=params.get("convergence_hops", "-")))]  # fmt: skip
+    blocks += _fiat_method(data, cat)
     v = data.validation
     if v is None:
         return [*blocks, p(t("report.method_no_validation")), p(t("report.limits_text"))]
@@ -298,6 +323,23 @@ def _methodology(data: CaseData, cat: Catalog) -> list[Block]:
     )
     blocks.append(p(t("report.limits_text")))
     return blocks
+
+
+def _fiat_method(data: CaseData, cat: Catalog) -> list[Block]:
+    """How fiat values were computed, naming every price file and the ECB file used."""
+    t, fiat = cat.t, data.fiat
+    if fiat is None:
+        return []
+    out = [p(t("report.method_fiat", price_days=PRICE_TOLERANCE_DAYS, fx_days=FX_TOLERANCE_DAYS,
+               places=minor_places(fiat.currency), currency=fiat.currency))]  # fmt: skip
+    out += [p(t("report.method_price_file", path=x.path, sha256=x.sha256)) for x in fiat.files]
+    if fiat.ecb is None:
+        out.append(p(t("report.method_fx_none", currency=fiat.currency)))
+    else:
+        e = fiat.ecb
+        out.append(p(t("report.method_fx", date=e.last_date.isoformat(), sha256=e.sha256,
+                       version=e.package_version)))  # fmt: skip
+    return out
 
 
 def _appendix(data: CaseData, cat: Catalog) -> list[Block]:

@@ -14,9 +14,12 @@ of the traced asset into or out of the addresses it follows, keeping one pool pe
   fee of a reverted transaction is still paid;
 - an address's earlier history (before the taint arrives) is replayed too, so its clean balance
   sits ahead of the taint in a FIFO queue (and dilutes it under haircut);
-- a pool that must pay more than the store shows it received gives a clean slice for the rest and
-  the trace records it as ``opening_unknown`` (the balance held before the first ingested block
-  is not in the store): never an error.
+- the balance an address held before the first ingested block, when the node told the ingest
+  (``eth_opening_balances``, :mod:`chaintrail.ingest.eth.opening`), is a clean slice at the
+  front of its queue; ``limits.openings`` counts the followed addresses that had one;
+- a pool that must pay more than that opening and the store's transfers give it yields a clean
+  slice for the rest and the trace records it as ``opening_unknown`` (the opening balance is
+  unknown: not read, or the node could not answer): never an error.
 
 **Frontiers.** Tainted value reaching an address not yet followed is an *arrival*. After each
 replay the stop rules judge all arrival addresses at once (tags, detected exchange deposit
@@ -191,6 +194,23 @@ def _transfers(
         out.append(Transfer((int(block), int(txi), 1, (int(log_index),)), txh, str(log_index),
                             frm, to, int(value), int(block), when))  # fmt: skip
     return out
+
+
+def _openings(
+    con: duckdb.DuckDBPyConnection, asset: Asset, addresses: Sequence[str]
+) -> dict[str, int]:
+    """Known, non-zero opening balances of ``addresses`` in the asset, read at the state before
+    the store's first block (rows read for another block are stale and not used)."""
+    rows = con.execute(
+        """select address, balance from eth_opening_balances
+           where chain = $c and asset = $asset and status = 'known'
+             and address in (select unnest($a::VARCHAR[]))
+             and block_number = (select greatest(min(number) - 1, 0) from eth_blocks
+                                 where chain = $c)""",
+        {"c": asset.chain, "asset": "native" if asset.native else asset.address,
+         "a": list(addresses)},
+    ).fetchall()  # fmt: skip
+    return {str(a): int(b) for a, b in rows if int(b) > 0}
 
 
 def _sort_key(t: Transfer) -> tuple[Any, ...]:
@@ -423,10 +443,13 @@ class _Engine:
         for t in sources:
             self.events[(*_sort_key(t), t.index)] = t
         self.followed: list[str] = []
+        self.openings: dict[str, int] = {}
 
     def follow(self, addresses: Sequence[str]) -> None:
-        """Follow these addresses: load all their transfers in one query."""
+        """Follow these addresses: load all their transfers, and their known opening balances,
+        in one query each."""
         self.followed += addresses
+        self.openings.update(_openings(self.con, self.asset, addresses))
         where = ("from_address in (select unnest($a::VARCHAR[])) "
                  "or to_address in (select unnest($a::VARCHAR[]))")  # fmt: skip
         for t in _transfers(self.con, self.asset, f"({where})", {"a": list(addresses)}):
@@ -434,6 +457,8 @@ class _Engine:
 
     def replay(self) -> _Replay:
         r = _Replay({a: self.policy.pool() for a in self.followed})
+        for a, amount in self.openings.items():
+            r.pools[a].add([Slice(None, amount)])
         for key in sorted(self.events):
             ev = self.events[key]
             sender = ev.from_address
@@ -592,7 +617,7 @@ def _result(
         asset=engine.asset, policy=engine.policy.name, policy_version=engine.policy.version,
         status=status,
         limits={"stop": rule.spec, "budget": limit, "followed": len(engine.followed),
-                "rounds": rounds},
+                "rounds": rounds, "openings": len(engine.openings)},
         sources=sources, endpoints=tuple(endpoints), unspent=tuple(unspent),
         stopped=tuple(stopped), fees=replay.fees, fees_by_source=dict(replay.fees_by_source),
         opening_unknown=tuple(replay.shortfalls), followed=tuple(engine.followed),

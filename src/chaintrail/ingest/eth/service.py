@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from chaintrail.errors import UsageError, WorkspaceError
 from chaintrail.ingest.eth.node import EthNodeSource
+from chaintrail.ingest.eth.opening import read_openings
 from chaintrail.ingest.eth.reorg import EthChainFollower
 from chaintrail.ingest.eth.sources import iter_files
 from chaintrail.ingest.eth.writer import EthWriter
@@ -46,6 +47,8 @@ class EthIngestReport:
     lines_skipped: dict[str, int] = field(default_factory=dict)
     #: Node ingest: the heights read and what the node offered (receipts method, tracer).
     node: dict[str, object] | None = None
+    #: Node ingest: the opening balances read (see :mod:`.opening`); None when not read.
+    openings: dict[str, object] | None = None
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, object]:
@@ -56,6 +59,7 @@ class EthIngestReport:
             **self.added,
             "lines_skipped": dict(sorted(self.lines_skipped.items())),
             **({"node": self.node} if self.node is not None else {}),
+            **({"opening_balances": self.openings} if self.openings is not None else {}),
             "seconds": round(self.seconds, 3),
         }
 
@@ -92,12 +96,15 @@ class EthIngest:
         stop: int | None = None,
         batch_blocks: int = 10,
         keep_raw: bool = True,
+        openings: bool = True,
         progress: Progress | None = None,
     ) -> EthIngestReport:
         """Blocks ``start..stop`` from a node (default: after the highest stored block, up to
         the node's tip), ``batch_blocks`` per transaction. ``keep_raw`` archives each answer's
         exact bytes under ``<workspace>/raw/<sha256>.gz``. Stored blocks the node's chain no
-        longer holds are rolled back first (see :mod:`.reorg`)."""
+        longer holds are rolled back first (see :mod:`.reorg`). ``openings``: then ask the node
+        for the opening balances of the addresses the store's transfers touch (see
+        :mod:`.opening`)."""
         if batch_blocks < 1:
             raise UsageError("--batch must be at least 1.")
         self.writer.archive = self.ws.path / "raw" if keep_raw else None
@@ -139,6 +146,7 @@ class EthIngest:
             low = numbers[-1] + 1
             if progress:
                 progress(done, sum(report.added.values()))
+        opened = read_openings(source.client, self.writer) if openings else None
         report.node = {
             "url": source.client.url, "from": first, "to": last, "tip": tip,
             "receipts": source.state.receipts, "traces": source.state.traces,
@@ -147,6 +155,7 @@ class EthIngest:
             "retries": source.client.retry_count,
             "reorgs": [r.to_json() for r in reorgs],
         }  # fmt: skip
+        report.openings = opened.to_json() if opened is not None else None
         report.seconds = time.monotonic() - started
         return report
 

@@ -142,6 +142,11 @@ class EthWriter:
             out[table] = int(rows[0][0])
         return out
 
+    def provenance(self, source: SourceInput) -> int:
+        """The provenance row of ``source`` (created once): for facts written outside
+        :meth:`write`, such as opening balances."""
+        return self._provenance_id(source)
+
     def _provenance_id(self, source: SourceInput) -> int:
         row = self.con.execute(
             "select id from provenance where kind = ? and source = ? and sha256 = ?",
