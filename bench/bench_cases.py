@@ -19,8 +19,8 @@ API call; its split is measured by timing the functions it calls (wrapped, not c
 grouping (``group``: addresses, clusters and the convergence traces), tracing (every case's
 ``ws.trace``/``ws.trace_account`` outside grouping), ranking (``rank`` and ``link``), storing
 the run, and the rest (loading reports, address context, figures). ``--profile`` adds a
-cProfile of triage (its own run on a fresh copy is not needed: the profile is of the same
-call, so the triage time is reported without and with the profiler apart).
+cProfile of a second triage run on the same copy (triage is deterministic, so it does the same
+work; the timed figures above come from the first, unprofiled run).
 
 No peer exists for case triage (no tool turns a file of victim reports into ranked, traced
 cases), so triage is compared with the naive approach an investigator would take without it:
