@@ -192,3 +192,43 @@ def test_stop_rules_are_values() -> None:
     with pytest.raises(ValueError):
         Stop.hops(-1)
     assert Stop.hops(3) == Stop.hops(3)
+
+
+def test_attributions_rank_as_the_reference_query(ws: Workspace) -> None:
+    """The engine's per-cluster ranking gives, for every address, the tag this one SQL query
+    ranks best: its own first, then the most confident tag of its cluster (label, address)."""
+    from chaintrail.trace.engine import _StoreContext
+    from chaintrail.trace.stops import DEFAULT_STOP_CATEGORIES
+
+    categories = list(DEFAULT_STOP_CATEGORIES)
+    addresses = [str(r[0]) for r in ws.con.execute(
+        "select distinct address from outputs where address is not null order by address"
+    ).fetchall()]  # fmt: skip
+    rows = ws.con.execute(
+        """with f as (select unnest($a::VARCHAR[]) as address),
+           fc as (select f.address, c.cluster_id from f
+                  left join addresses a on a.address = f.address
+                  left join clusters c on c.address_id = a.id),
+           m as (select address, address as via, cluster_id from fc
+                 union all
+                 select fc.address, a2.address, fc.cluster_id from fc
+                 join clusters c2 on c2.cluster_id = fc.cluster_id
+                 join addresses a2 on a2.id = c2.address_id
+                 where a2.address <> fc.address)
+           select m.address, m.via, t.label, t.confidence_level
+           from m join tags t on t.address_norm = m.via
+           where t.network = 'BTC'
+             and (lower(t.category) in (select unnest($c::VARCHAR[]))
+                  or list_has_any(t.concepts, $c::VARCHAR[]))""",
+        {"a": addresses, "c": categories},
+    ).fetchall()
+    expected: dict[str, tuple[tuple[object, ...], str, str]] = {}
+    for address, via, label, level in rows:
+        rank = (via != address, -(level or 0), str(label), str(via))
+        if address not in expected or rank < expected[address][0]:
+            expected[address] = (rank, str(label), str(via))
+    got = _StoreContext(ws.con, []).attributions(addresses, categories)
+    assert len(expected) > 100 and any(r[0][0] for r in expected.values())
+    assert {a: (x.label, x.via or a) for a, x in got.items()} == {
+        a: (label, via) for a, (_, label, via) in expected.items()
+    }

@@ -255,6 +255,11 @@ class _StoreContext:
         self.hub_counts: list[str] = []
         #: Categories → cluster id → its tag rows (see :meth:`_cluster_tags`).
         self._tags: dict[tuple[str, ...], dict[int, list[tuple[Any, ...]]]] = {}
+        #: (categories, cluster id) → best tag per address and overall (:meth:`_cluster_best`).
+        self._best: dict[
+            tuple[tuple[str, ...], int],
+            tuple[dict[str, tuple[Any, ...]], tuple[Any, ...] | None],
+        ] = {}
         if self.clusters_built and self._own_addresses:
             self._own_clusters = {
                 c for c in self._cluster_ids(sorted(self._own_addresses)).values() if c is not None
@@ -290,6 +295,26 @@ class _StoreContext:
         if not self._own_clusters:
             return False
         return self._cluster_ids([address])[address] in self._own_clusters
+
+    def _cluster_best(
+        self, cluster_id: int, categories: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> tuple[dict[str, tuple[Any, ...]], tuple[Any, ...] | None]:
+        """Of a cluster's tag rows (address, label, category, confidence, level): the best per
+        tagged address and the best overall, ranked as :meth:`attributions` ranks (most
+        confident first, then by label and address); computed once per cluster and trace."""
+        key = (categories, cluster_id)
+        if key not in self._best:
+
+            def rank(r: tuple[Any, ...]) -> tuple[Any, ...]:
+                return (-(r[4] or 0), str(r[1]), str(r[0]))
+
+            direct: dict[str, tuple[Any, ...]] = {}
+            for r in rows:
+                if r[0] not in direct or rank(r) < rank(direct[r[0]]):
+                    direct[r[0]] = r
+            overall = min(direct.values(), key=rank) if direct else None
+            self._best[key] = (direct, overall)
+        return self._best[key]
 
     def _cluster_tags(
         self, cluster_ids: Iterable[int], categories: Sequence[str]
@@ -336,8 +361,15 @@ class _StoreContext:
                 {"a": alone, "c": list(categories)},
             ).fetchall()
         for address, cluster_id in clusters.items():
-            if cluster_id is not None:
-                rows += [(address, via, cluster_id, *tag) for via, *tag in tagged[cluster_id]]
+            if cluster_id is None:
+                continue
+            direct, overall = self._cluster_best(cluster_id, tuple(categories), tagged[cluster_id])
+            # An address's own tag beats any other; without one, the cluster's best tag (every
+            # tag of the cluster is then another address's) — the ranking below, done once per
+            # cluster instead of once per address and tag.
+            pick = direct.get(address, overall)
+            if pick is not None:
+                rows.append((address, *pick[:1], cluster_id, *pick[1:]))
         best: dict[str, tuple[tuple[Any, ...], Attribution]] = {}
         for address, via, cluster_id, label, category, confidence, level in rows:
             direct = via == address
