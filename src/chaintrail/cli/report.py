@@ -57,13 +57,14 @@ def freeze_requests(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Write one freeze/preservation request per exchange the case's money reached, each with
-    a CSV annex of its deposits (exact integer and decimal amounts)."""
+    a CSV annex of its deposits (exact integer and decimal amounts), and one per token issuer
+    that can still freeze traced balances."""
     with open_workspace(ctx) as ws:
         written = ws.freeze_requests(case_id, output, lang=lang, fmt=fmt, timezone=timezone)
     if json_out:
         print_json(written.to_json())
         return
     for x in written.letters:
-        console.print(f"{x.stem}: {x.exchange}: {x.amount_text} {written.asset} in "
-                      f"{x.transactions} transactions", highlight=False)  # fmt: skip
+        what = f"{x.transactions} transactions" if x.kind == "exchange" else "to freeze"
+        console.print(f"{x.stem}: {x.exchange}: {x.amount_text} {what}", highlight=False)
     console.print(f"Wrote {len(written.letters)} letter(s) to {output}", highlight=False)

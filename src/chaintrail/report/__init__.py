@@ -69,16 +69,19 @@ class FreezeRequests:
     """The letters written for one case; ``files`` relative to the output folder."""
 
     case_id: str
-    asset: str
+    assets: list[str]
     letters: list[Letter]
     files: list[str]
 
     def to_json(self) -> dict[str, Any]:
+        """Amounts as triage writes them: one integer for a one-asset case, else per asset."""
+        one = len(self.assets) == 1
         return {
-            "case_id": self.case_id, "asset": self.asset, "files": self.files,
-            "letters": [{"exchange": x.exchange, "letter": x.stem, "amount": x.amount,
-                         "amount_text": x.amount_text,
-                         "transactions": x.transactions,
+            "case_id": self.case_id, "asset": self.assets[0] if one else self.assets,
+            "files": self.files,
+            "letters": [{"kind": x.kind, "exchange": x.exchange, "letter": x.stem,
+                         "amount": x.amounts.get(self.assets[0], 0) if one else x.amounts,
+                         "amount_text": x.amount_text, "transactions": x.transactions,
                          "deposit_addresses": x.deposit_addresses} for x in self.letters],
         }  # fmt: skip
 
@@ -93,7 +96,8 @@ def write_freeze_requests(
     timezone: str | None = None,
 ) -> FreezeRequests:
     """Write one letter (``NN-exchange.html|pdf``) and one CSV annex (``NN-exchange.csv``) per
-    exchange the case's money reached into ``out_dir`` (created if missing)."""
+    exchange the case's money reached, and per token issuer that can still freeze traced
+    balances (``NN-issuer-usdt``), into ``out_dir`` (created if missing)."""
     check_language(lang)
     check_format(fmt)
     cat = catalog(lang)
@@ -105,7 +109,7 @@ def write_freeze_requests(
         (out_dir / f"{x.stem}.{fmt}").write_bytes(_render(x.doc, fmt))
         (out_dir / f"{x.stem}.csv").write_bytes(x.annex)
         files += [f"{x.stem}.{fmt}", f"{x.stem}.csv"]
-    return FreezeRequests(case_id, data.asset, found, files)
+    return FreezeRequests(case_id, data.assets, found, files)
 
 
 __all__ = ["FORMATS", "LANGUAGES", "FreezeRequests", "render_report", "write_freeze_requests"]

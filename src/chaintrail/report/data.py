@@ -21,6 +21,7 @@ from chaintrail.cases.assets import decimals as asset_decimals
 from chaintrail.cases.model import Report, Verification
 from chaintrail.errors import CaseNotFoundError, UsageError
 from chaintrail.prices import EcbFile, FiatValue, Price, Valuer, ecb_rates
+from chaintrail.trace.account_result import AccountTrace
 from chaintrail.trace.engine import default_stop
 from chaintrail.trace.policies import policy as policy_named
 from chaintrail.trace.result import Trace
@@ -59,22 +60,51 @@ class TxInfo:
 
 @dataclass(slots=True)
 class CaseData:
-    """A case's report data; amounts in base units of ``asset`` (``decimals`` places)."""
+    """A case's report data; amounts in integer base units of their asset.
+
+    ``assets`` are the case's report assets (``BTC``, ``ETH``, ``USDT``, ...), ``decimals`` their
+    places; ``trace`` is the Bitcoin trace and ``account`` the Ethereum traces per asset, each
+    run again from the store; ``freeze`` the issuer freeze status per asset as triage read it
+    from a node (the report itself never reads the network)."""
 
     case: dict[str, Any]
     figures: dict[str, Any]
     run: dict[str, Any]
     reports: list[tuple[Report, Verification | None]]
-    asset: str
-    decimals: int
+    assets: list[str]
+    decimals: dict[str, int]
     zone: ZoneInfo
     trace: Trace | None
+    account: dict[str, list[AccountTrace]] = field(default_factory=dict)
+    freeze: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     txs: dict[str, TxInfo] = field(default_factory=dict)
     validation: dict[str, Any] | None = None
-    fiat: Fiat | None = None  # None: no prices of the asset were imported
+    fiat: Fiat | None = None  # None: no prices of the case's assets were imported
 
-    def amount(self, units: int) -> str:
-        return amount_text(units, self.decimals)
+    @property
+    def single(self) -> str | None:
+        """The case's one asset, or None when it has several."""
+        return self.assets[0] if len(self.assets) == 1 else None
+
+    @property
+    def asset(self) -> str:
+        """The assets as one display name (``ETH, USDT`` for several)."""
+        return ", ".join(self.assets)
+
+    def amount(self, units: int, asset: str | None = None) -> str:
+        """``units`` of ``asset`` (default: the case's one asset) as an exact decimal."""
+        name = asset if asset is not None else self.assets[0]
+        return amount_text(units, self.decimals.get(name, 0))
+
+    def money(self, units: int, asset: str) -> str:
+        return f"{self.amount(units, asset)} {asset}"
+
+    def per_asset(self, key: str) -> dict[str, int]:
+        """A figure as ``{asset: amount}``: triage writes one integer for a one-asset case."""
+        value = self.figures.get(key)
+        if isinstance(value, dict):
+            return {a: int(value.get(a, 0)) for a in self.assets}
+        return {a: int(value or 0) for a in self.assets[:1]}
 
     def local(self, when: datetime | None) -> str:
         return "" if when is None else when.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -155,25 +185,59 @@ def gather(
     reports = [(r, checks.get(r.report_id)) for r in store.reports() if r.report_id in
                set(figures["report_ids"])]  # fmt: skip
     assets = sorted({r.asset for r, _ in reports}) or ["BTC"]
-    if len(assets) != 1:
-        raise UsageError(
-            f"Case {case_id!r} has payments in several assets ({', '.join(assets)}).",
-            hint="Reports cover one asset per case so far; split the case by asset.",
-        )
-    chain = reports[0][0].chain if reports else "btc"
-    places = asset_decimals(chain, assets[0])
     zone = case_zone([r for r, _ in reports], fallback_zone, timezone)
-    measured = load_validation(validation)  # all checked before the (slower) trace
+    measured = load_validation(validation)  # all checked before the (slower) traces
     currency = None if currency is None else check_currency(currency)
+    summaries = trace_summaries(figures, assets)
+    account = {name: [_account_trace(ws, figures, s) for s in ss]
+               for name, ss in summaries.items() if _is_account(ss)}  # fmt: skip
+    chains = {r.asset: r.chain for r, _ in reports}
+    places = {a: _decimals(chains.get(a, "btc"), a, account.get(a, [])) for a in assets}
     data = CaseData(
-        case=case, figures=figures, run=run, reports=reports, asset=assets[0],
-        decimals=8 if places is None else places, zone=zone, trace=_trace(ws, figures),
+        case=case, figures=figures, run=run, reports=reports, assets=assets, decimals=places,
+        zone=zone, trace=_trace(ws, figures, summaries.get("BTC", [])), account=account,
+        freeze={name: [s["freeze"] for s in ss if s.get("freeze")]
+                for name, ss in summaries.items() if name in account},
         validation=measured,
     )  # fmt: skip
-    data.txs = _transactions(ws, data)
+    data.txs = {**_transactions(ws, data), **_eth_transactions(ws, data)}
     if currency is not None:
         data.fiat = _fiat(ws, data, currency)
     return data
+
+
+def trace_summaries(figures: dict[str, Any], assets: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The triage figures' trace summaries per asset. Triage writes one summary for a case
+    with one traced asset, ``{asset: summary or [summaries]}`` for several (one Ethereum trace
+    per token contract)."""
+    summary = figures.get("trace")
+    if not summary:
+        return {}
+    if "policy" in summary:  # one traced asset: name it as the case does
+        name = "BTC" if "asset" not in summary else _traced_name(summary, assets)
+        return {name: [summary]}
+    return {name: list(v) if isinstance(v, list) else [v] for name, v in summary.items()}
+
+
+def _traced_name(summary: dict[str, Any], assets: list[str]) -> str:
+    symbol = (summary.get("asset") or {}).get("symbol")
+    if symbol in assets:
+        return str(symbol)
+    others = [a for a in assets if a != "BTC"]
+    return others[0] if len(others) == 1 else str(symbol or "?")
+
+
+def _is_account(summaries: list[dict[str, Any]]) -> bool:
+    return any("asset" in s for s in summaries)
+
+
+def _decimals(chain: str, asset: str, traces: list[AccountTrace]) -> int:
+    """The asset's places: the traced token's own (read from the store) first."""
+    for t in traces:
+        if t.asset.decimals is not None:
+            return t.asset.decimals
+    places = asset_decimals(chain, asset)
+    return 8 if places is None else places
 
 
 def check_currency(currency: str, *, quotes: tuple[str, ...] = ()) -> str:
@@ -193,8 +257,8 @@ def check_currency(currency: str, *, quotes: tuple[str, ...] = ()) -> str:
 
 def _fiat(ws: Workspace, data: CaseData, currency: str) -> Fiat | None:
     """Each verified payment valued on its block's UTC day (duplicates once); None when the
-    workspace has no price of the case's asset at all."""
-    quotes = tuple(ws.prices.currencies(data.asset))
+    workspace has no price of any of the case's assets."""
+    quotes = tuple(sorted({q for a in data.assets for q in ws.prices.currencies(a)}))
     if not quotes:
         return None
     valuer = Valuer(ws, currency=check_currency(currency, quotes=quotes))
@@ -205,7 +269,8 @@ def _fiat(ws: Workspace, data: CaseData, currency: str) -> Fiat | None:
         if r.duplicate_of or v.duplicate_of:
             continue
         day = v.block_time.astimezone(ZoneInfo("UTC")).date()
-        values[r.report_id] = valuer.value(v.verified_amount, data.decimals, data.asset, day)
+        places = data.decimals.get(r.asset, 0)
+        values[r.report_id] = valuer.value(v.verified_amount, places, r.asset, day)
     files = sorted(valuer.used.values(), key=lambda p: (p.path, p.sha256))
     return Fiat(valuer.currency, values, files, valuer.fx.file if valuer.fx_used else None)
 
@@ -221,25 +286,41 @@ def _run(ws: Workspace, run_id: int) -> dict[str, Any]:
             "parameters": json.loads(row[3]), "height_to": row[4]}  # fmt: skip
 
 
-def _trace(ws: Workspace, figures: dict[str, Any]) -> Trace | None:
-    """The case's trace again with the triage run's policy and the default stops, from the
-    store alone (no fetching); checked against the figures so a report never states a trace
+def _trace(ws: Workspace, figures: dict[str, Any], summaries: list[dict[str, Any]]) -> Trace | None:
+    """The case's Bitcoin trace again with the triage run's policy and the default stops, from
+    the store alone (no fetching); checked against the figures so a report never states a trace
     other than the one its figures came from."""
     from chaintrail.ingest.blocksci import SpentOutside
     from chaintrail.trace.engine import trace
 
-    summary = figures.get("trace")
-    if not summary or not summary.get("sources"):
+    summary = next((s for s in summaries if "asset" not in s), None)
+    if summary is None or not summary.get("sources"):
         return None
     pol = policy_named(str(summary["policy"]))
     found = trace(ws, list(summary["sources"]), policy=pol, stop=default_stop(),
                   fetcher=SpentOutside.for_store(ws.con))  # fmt: skip
     if found.source_amount != summary["source_amount"] or found.amounts != summary["amounts"]:
-        raise UsageError(
-            f"The store changed since case {figures['case_id']!r} was triaged: its trace no "
-            "longer gives the triage figures.",
-            hint="Run 'chaintrail cases triage' again, then the report.",
-        )
+        raise _changed(figures)
+    return found
+
+
+def _changed(figures: dict[str, Any]) -> UsageError:
+    return UsageError(
+        f"The store changed since case {figures['case_id']!r} was triaged: its trace no "
+        "longer gives the triage figures.",
+        hint="Run 'chaintrail cases triage' again, then the report.",
+    )
+
+
+def _account_trace(ws: Workspace, figures: dict[str, Any], summary: dict[str, Any]) -> AccountTrace:
+    """One Ethereum trace of the case again, offline (the freeze status is the one triage read,
+    kept in ``summary``), checked against the figures as :func:`_trace` is."""
+    asset = summary["asset"]
+    found = ws.trace_account(asset=asset.get("address") or "ETH", sources=summary["sources"],
+                             policy=str(summary["policy"]), stop=default_stop(),
+                             chain=str(asset.get("chain") or "eth"))  # fmt: skip
+    if found.source_amount != summary["source_amount"] or found.amounts != summary["amounts"]:
+        raise _changed(figures)
     return found
 
 
@@ -248,7 +329,7 @@ def _transactions(ws: Workspace, data: CaseData) -> dict[str, TxInfo]:
     wanted: set[str] = set()
     if data.trace is not None:
         wanted |= {s.txid for s in data.trace.sources} | {s.txid for s in data.trace.steps}
-    wanted |= {v.txid for _, v in data.reports if v is not None and v.txid}
+    wanted |= {v.txid for r, v in data.reports if v is not None and v.txid and r.chain == "btc"}
     if not wanted:
         return {}
     rows = ws.con.execute(
@@ -264,8 +345,29 @@ def _transactions(ws: Workspace, data: CaseData) -> dict[str, TxInfo]:
     return out
 
 
+def _eth_transactions(ws: Workspace, data: CaseData) -> dict[str, TxInfo]:
+    """Block and provenance of every Ethereum transaction the report names."""
+    wanted = {v.txid for r, v in data.reports if v is not None and v.txid and r.chain == "eth"}
+    for traces in data.account.values():
+        for t in traces:
+            wanted |= {s.transaction_hash for s, _ in t.sources if s.transaction_hash}
+            wanted |= {f.transfer.transaction_hash for f in (*t.endpoints, *t.stopped)
+                       if f.transfer.transaction_hash}  # fmt: skip
+    if not wanted:
+        return {}
+    rows = ws.con.execute(
+        "select t.hash, t.block_number, t.block_hash, t.transaction_index, b.time, p.source, "
+        "p.sha256, p.retrieved_at from eth_transactions t left join eth_blocks b "
+        "on b.chain = t.chain and b.hash = t.block_hash left join provenance p "
+        "on p.id = t.provenance_id where t.hash in (select unnest(?::varchar[])) order by t.hash",
+        [sorted(wanted)],
+    ).fetchall()
+    return {r[0]: TxInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows}
+
+
 __all__ = [
     "CaseData",
+    "trace_summaries",
     "Fiat",
     "TxInfo",
     "amount_text",

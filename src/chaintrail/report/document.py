@@ -9,33 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from chaintrail.prices import FX_TOLERANCE_DAYS, PRICE_TOLERANCE_DAYS, fiat_text, minor_places
+from chaintrail.report.account import account_flow
+from chaintrail.report.blocks import Block, h, p, reason_text, table
 from chaintrail.report.data import CaseData, utc
 from chaintrail.report.diagram import Box, flow_svg
 from chaintrail.report.i18n import Catalog
 from chaintrail.trace.result import Flow
-
-Block = dict[str, Any]
-
-
-def h(level: int, text: str) -> Block:
-    return {"type": "heading", "level": level, "text": text}
-
-
-def p(text: str, *, small: bool = False) -> Block:
-    return {"type": "para", "text": text, "small": small}
-
-
-def table(header: list[str], rows: list[list[str]], *, mono: tuple[int, ...] = (),
-          right: tuple[int, ...] = ()) -> Block:  # fmt: skip
-    return {"type": "table", "header": header, "rows": rows, "mono": list(mono),
-            "right": list(right)}  # fmt: skip
 
 
 def build(data: CaseData, cat: Catalog) -> dict[str, Any]:
     """The report of ``data`` in ``cat``'s language: ``{"lang", "title", "blocks"}``."""
     t = cat.t
     f = data.figures
-    trace = data.trace
     blocks: list[Block] = [
         h(1, t("report.title", case_id=f["case_id"])),
         p(t("report.subtitle", title=data.case.get("title") or f["case_id"])),
@@ -44,7 +29,7 @@ def build(data: CaseData, cat: Catalog) -> dict[str, Any]:
                 "report.data_note",
                 run_id=data.run["run_id"],
                 run_time=utc(data.run["started_at"]),
-                tip_height=data.run.get("height_to"),
+                tip_height=_tips(data),
                 zone=_zone_abbr(data),
                 zone_name=data.zone.key,
             ),
@@ -53,14 +38,27 @@ def build(data: CaseData, cat: Catalog) -> dict[str, Any]:
     ]
     blocks += _summary(data, cat)
     blocks += _victims(data, cat)
-    if trace is not None:
+    if data.trace is not None:
         blocks += _flow(data, cat)
         blocks += _diagram(data, cat)
+    for name, traces in sorted(data.account.items()):
+        for trace in traces:
+            blocks += account_flow(data, cat, name, trace)
     blocks += _endpoints(data, cat)
+    blocks += _freeze_status(data, cat)
     blocks += _methodology(data, cat)
     blocks += _appendix(data, cat)
     return {"lang": cat.lang, "title": t("report.title", case_id=f["case_id"]),
             "blocks": blocks}  # fmt: skip
+
+
+def _tips(data: CaseData) -> str:
+    """The store tips the figures were computed at (Bitcoin height, Ethereum block)."""
+    params = data.run.get("parameters") or {}
+    tips = [str(data.run.get("height_to"))] if "BTC" in data.assets or not data.account else []
+    if data.account:
+        tips.append(f"{params.get('eth_height_to')} (Ethereum)")
+    return ", ".join(tips)
 
 
 def _zone_abbr(data: CaseData) -> str:
@@ -68,29 +66,55 @@ def _zone_abbr(data: CaseData) -> str:
     return when.astimezone(data.zone).strftime("%Z") if when is not None else data.zone.key
 
 
-def _at_exchanges(data: CaseData) -> int:
-    return sum(e["amount"] for e in data.figures["endpoints"] if e.get("recoverable"))
+def _at_exchanges(data: CaseData) -> dict[str, int]:
+    out = dict.fromkeys(data.assets, 0)
+    for e in data.figures["endpoints"]:
+        if e.get("recoverable"):
+            name = e.get("asset") or data.assets[0]
+            out[name] = out.get(name, 0) + e["amount"]
+    return out
+
+
+def _amounts(data: CaseData, per_asset: dict[str, int], assets: list[str] | None = None) -> str:
+    """One line per asset (default: the case's): ``3.5 ETH`` / ``3,000.000000 USDT``."""
+    return "\n".join(data.money(per_asset.get(a, 0), a) for a in assets or data.assets)
 
 
 def _summary(data: CaseData, cat: Catalog) -> list[Block]:
-    t, f, a = cat.t, data.figures, data.amount
-    tr = f.get("trace") or {}
-    text = t("report.summary_text", victims=f["victims"], verified=a(f["verified_amount"]),
-             asset=data.asset, policy=tr.get("policy", "-"),
-             policy_version=tr.get("policy_version", "-"),
-             transactions=len(data.trace.steps) if data.trace else 0,
-             recoverable=a(f["recoverable_amount"]), at_exchanges=a(_at_exchanges(data)),
-             unspent=a(f["unspent_amount"]))  # fmt: skip
+    t, f = cat.t, data.figures
+    verified, unspent = data.per_asset("verified_amount"), data.per_asset("unspent_amount")
+    recoverable, at_exchanges = data.per_asset("recoverable_amount"), _at_exchanges(data)
+    texts = [t("report.summary_victims", victims=f["victims"])]
+    for name in data.assets:
+        policy, version, through = "-", "-", t("report.through_transactions", count=0)
+        if name in data.account:
+            traces = data.account[name]
+            policy, version = traces[0].policy, str(traces[0].policy_version)
+            through = t("report.through_addresses",
+                        count=len({a for x in traces for a in x.followed}))  # fmt: skip
+        elif data.trace is not None and name == "BTC":
+            policy, version = data.trace.policy, str(data.trace.policy_version)
+            through = t("report.through_transactions", count=len(data.trace.steps))
+        money = {k: data.money(v.get(name, 0), name) for k, v in (
+            ("verified", verified), ("recoverable", recoverable), ("unspent", unspent),
+            ("at_exchanges", at_exchanges))}  # fmt: skip
+        texts.append(t("report.summary_asset", policy=policy, policy_version=version,
+                       through=through, **money))  # fmt: skip
     rows = [
         [t("report.case_status"), str(data.case.get("status", ""))],
-        [t("report.reported_amount"), f"{a(f['reported_amount'])} {data.asset}"],
-        [t("report.verified_amount"), f"{a(f['verified_amount'])} {data.asset}"],
-        [t("report.at_exchanges"), f"{a(_at_exchanges(data))} {data.asset}"],
-        [t("report.unspent_amount"), f"{a(f['unspent_amount'])} {data.asset}"],
-        [t("report.recoverable_amount"), f"{a(f['recoverable_amount'])} {data.asset}"],
+        [t("report.reported_amount"), _amounts(data, data.per_asset("reported_amount"))],
+        [t("report.verified_amount"), _amounts(data, verified)],
+        [t("report.at_exchanges"), _amounts(data, at_exchanges)],
+        [t("report.unspent_amount"), _amounts(data, unspent)],
+        [t("report.recoverable_amount"), _amounts(data, recoverable)],
         [t("report.priority"), f"{f['priority']}"],
         [t("report.linked_cases"), ", ".join(f["linked_cases"]) or t("report.none")],
     ]
+    checked = [a for a in data.assets if any(c.get("checked") for c in data.freeze.get(a, []))]
+    if checked:
+        frozen, freezable = data.per_asset("frozen_amount"), data.per_asset("freezable_amount")
+        rows.insert(6, [t("report.frozen_amount"), _amounts(data, frozen, checked)])
+        rows.insert(7, [t("report.freezable_amount"), _amounts(data, freezable, checked)])
     fiat = data.fiat
     if fiat is None:
         note = p(t("report.fiat_none"))
@@ -99,8 +123,19 @@ def _summary(data: CaseData, cat: Catalog) -> list[Block]:
                         fiat_text(fiat.total, fiat.currency)])  # fmt: skip
         missing = sum(1 for v in fiat.values.values() if v is None)
         note = p(t("report.fiat_text", missing=missing))
-    return [h(2, t("report.summary")), p(text),
+    return [h(2, t("report.summary")), *(p(x) for x in texts),
             table([t("report.key"), t("report.value")], rows, right=(1,)), note]  # fmt: skip
+
+
+def _unit(data: CaseData, cat: Catalog, key: str) -> str:
+    """A column header naming the asset when the case has one (``Amount (BTC)``)."""
+    one = data.single
+    return cat.t(key) if one is None else f"{cat.t(key)} ({one})"
+
+
+def _cell(data: CaseData, units: int, asset: str) -> str:
+    """An amount cell: the bare amount in a one-asset case, else with its asset."""
+    return data.amount(units, asset) if data.single else data.money(units, asset)
 
 
 def _victims(data: CaseData, cat: Catalog) -> list[Block]:
@@ -117,14 +152,15 @@ def _victims(data: CaseData, cat: Catalog) -> list[Block]:
         )
         rows.append([
             r.report_id, r.victim_name or "", r.country or "", utc(r.reported_at),
-            "" if r.amount is None else data.amount(r.amount),
-            "" if v is None or v.verified_amount is None else data.amount(v.verified_amount),
+            "" if r.amount is None else _cell(data, r.amount, r.asset),
+            "" if v is None or v.verified_amount is None else _cell(data, v.verified_amount,
+                                                                     r.asset),
             *_fiat_cell(data, cat, r.report_id),
             note,
         ])  # fmt: skip
     header = [t("report.report_id"), t("report.victim"), t("report.country"),
-              t("report.reported_at"), f"{t('report.reported')} ({data.asset})",
-              f"{t('report.verified')} ({data.asset})", t("report.verification")]  # fmt: skip
+              t("report.reported_at"), _unit(data, cat, "report.reported"),
+              _unit(data, cat, "report.verified"), t("report.verification")]  # fmt: skip
     right: tuple[int, ...] = (4, 5)
     if data.fiat is not None:
         header.insert(6, t("report.fiat_value", currency=data.fiat.currency))
@@ -160,7 +196,7 @@ def _flow(data: CaseData, cat: Catalog) -> list[Block]:
     entries: list[tuple[tuple[int, int, str, int], list[str]]] = []
     for s in trace.sources:
         entries.append((_order(data, s.txid, 0), [
-            *_when(data, s.txid), str(0), s.txid, data.amount(s.amount),
+            *_when(data, s.txid), str(0), s.txid, data.amount(s.amount, "BTC"),
             f"{s.address or '-'} ({t('report.victim_payment')})", pol, "",
         ]))  # fmt: skip
     for step in trace.steps:
@@ -169,23 +205,29 @@ def _flow(data: CaseData, cat: Catalog) -> list[Block]:
         for o in step.outputs:
             if not o.taint:
                 continue
-            dests += [o.address or f"{step.txid}:{o.vout}", f"  {data.amount(o.taint)}"]
+            dests += [o.address or f"{step.txid}:{o.vout}", f"  {data.amount(o.taint, 'BTC')}"]
             end = ends.get((step.txid, o.vout))
             if end is not None and end.attribution is not None:
                 attrs.append(_attribution(end))
         if step.fee:
-            dests.append(f"{t('report.fee')}: {data.amount(sum(step.fee_by_source.values()))}")
+            fee = data.amount(sum(step.fee_by_source.values()), "BTC")
+            dests.append(f"{t('report.fee')}: {fee}")
         entries.append((_order(data, step.txid, step.hop), [
-            *_when(data, step.txid), str(step.hop), step.txid, data.amount(moved),
+            *_when(data, step.txid), str(step.hop), step.txid, data.amount(moved, "BTC"),
             "\n".join(dests), pol, "\n".join(sorted(set(attrs))),
         ]))  # fmt: skip
     entries.sort(key=lambda e: e[0])
     header = [t("report.time_utc"), t("report.time_local", zone=_zone_abbr(data)),
               t("report.block"), t("report.hop"), t("report.txid"),
-              t("report.amount", asset=data.asset), t("report.destination"), t("report.policy"),
+              t("report.amount", asset="BTC"), t("report.destination"), t("report.policy"),
               t("report.attribution")]  # fmt: skip
-    return [h(2, t("report.flow")), p(t("report.flow_text", policy=pol)),
+    return [h(2, _titled(data, t("report.flow"), "BTC")), p(t("report.flow_text", policy=pol)),
             table(header, [row for _, row in entries], mono=(2, 4, 6), right=(5,))]  # fmt: skip
+
+
+def _titled(data: CaseData, title: str, asset: str) -> str:
+    """A section title, naming the asset when the case has several."""
+    return title if data.single else f"{title} — {asset}"
 
 
 def _order(data: CaseData, txid: str, hop: int) -> tuple[int, int, str, int]:
@@ -204,45 +246,82 @@ def _when(data: CaseData, txid: str) -> list[str]:
 
 
 def _diagram(data: CaseData, cat: Catalog) -> list[Block]:
-    t, trace, a = cat.t, data.trace, data.amount
+    t, trace = cat.t, data.trace
     assert trace is not None
+
+    def a(units: int) -> str:
+        return data.money(units, "BTC")
+
     hops = max((s.hop for s in trace.steps), default=0)
-    source = Box(t("report.diagram_sources", count=len(trace.sources)),
-                 f"{a(trace.source_amount)} {data.asset}")  # fmt: skip
+    source = Box(t("report.diagram_sources", count=len(trace.sources)), a(trace.source_amount))
     middle = Box(t("report.diagram_hops", count=len(trace.steps), hops=hops), "")
-    ends = [Box(e["label"], f"{a(e['amount'])} {data.asset}", e["address"] or "")
-            for e in data.figures["endpoints"]]  # fmt: skip
+    ends = [Box(e["label"], a(e["amount"]), e["address"] or "")
+            for e in data.figures["endpoints"] if e.get("asset", "BTC") == "BTC"]  # fmt: skip
     for reason, amount in trace.amounts.items():
         if reason != "attributed" and amount:
-            ends.append(Box(_reason(cat, reason), f"{a(amount)} {data.asset}"))
-    return [h(2, t("report.diagram")), {"type": "svg", "svg": flow_svg(source, middle, ends)}]
-
-
-def _reason(cat: Catalog, reason: str) -> str:
-    if reason in ("attributed", "unspent", "coinjoin", "fee"):
-        return cat.t(f"report.reason_{reason}")
-    return cat.t("report.reason_other", reason=reason)
+            ends.append(Box(reason_text(cat, reason), a(amount)))
+    return [h(2, _titled(data, t("report.diagram"), "BTC")),
+            {"type": "svg", "svg": flow_svg(source, middle, ends)}]  # fmt: skip
 
 
 def _endpoints(data: CaseData, cat: Catalog) -> list[Block]:
-    t, a = cat.t, data.amount
+    t = cat.t
     answer = {True: t("report.answer_yes"), False: t("report.answer_no")}
-    rows = [[e["label"], e.get("category") or "", e["address"] or "",
-             "" if e.get("cluster_id") is None else str(e["cluster_id"]),
-             e.get("confidence") or "", e.get("attribution") or "",
-             answer[bool(e.get("recoverable"))], a(e["amount"])]
-            for e in data.figures["endpoints"]]  # fmt: skip
+    rows = []
+    for e in data.figures["endpoints"]:
+        kind = e.get("attribution") or ""
+        if e.get("hot_wallet"):
+            kind = t("report.via_hot_wallet", kind=kind, hot_wallet=e["hot_wallet"])
+        rows.append([e["label"], e.get("category") or "", e["address"] or "",
+                     "" if e.get("cluster_id") is None else str(e["cluster_id"]),
+                     e.get("confidence") or "", kind, answer[bool(e.get("recoverable"))],
+                     _cell(data, e["amount"], e.get("asset") or data.assets[0])])  # fmt: skip
     header = [t("report.label"), t("report.category"), t("report.address"), t("report.cluster"),
               t("report.confidence"), t("report.attribution_kind"), t("report.recoverable"),
-              t("report.amount", asset=data.asset)]  # fmt: skip
+              _unit(data, cat, "report.amount_plain")]  # fmt: skip
     blocks = [h(2, t("report.endpoints")), p(t("report.endpoints_text")),
               table(header, rows, mono=(2,), right=(7,))]  # fmt: skip
+    outcomes = []
     if data.trace is not None:
-        outcomes = [[_reason(cat, r), a(v)] for r, v in data.trace.amounts.items() if v]
+        outcomes += [[reason_text(cat, r), _cell(data, v, "BTC")]
+                     for r, v in data.trace.amounts.items() if v]  # fmt: skip
+    for name, traces in sorted(data.account.items()):
+        total: dict[str, int] = {}
+        for x in traces:
+            for r, v in x.amounts.items():
+                total[r] = total.get(r, 0) + v
+        outcomes += [[reason_text(cat, r), _cell(data, v, name)] for r, v in total.items() if v]
+    if outcomes:
         blocks += [h(3, t("report.outcomes")),
-                   table([t("report.outcome"), t("report.amount", asset=data.asset)], outcomes,
-                         right=(1,))]  # fmt: skip
+                   table([t("report.outcome"), _unit(data, cat, "report.amount_plain")],
+                         outcomes, right=(1,))]  # fmt: skip
     return blocks
+
+
+def _freeze_status(data: CaseData, cat: Catalog) -> list[Block]:
+    """The issuer's blacklist state of the traced token balances, as triage read it."""
+    t = cat.t
+    out: list[Block] = []
+    for name, checks in sorted(data.freeze.items()):
+        for check in checks:
+            if not check.get("checked"):
+                out.append(p(t("report.freeze_unchecked", asset=name,
+                               reason=check.get("reason") or "-")))  # fmt: skip
+                continue
+            rows = [[x["address"], t(f"report.freeze_{x['status']}"),
+                     data.amount(x["amount"], name),
+                     data.amount(x["frozen_amount"], name),
+                     "-" if x.get("balance") is None else data.amount(x["balance"], name)]
+                    for x in check.get("holders", [])]  # fmt: skip
+            out += [p(t("report.freeze_text", asset=name, function=check.get("function") or "-",
+                        url=check.get("url") or "-", block=check.get("block_number"),
+                        time=check.get("retrieved_at") or "-",
+                        sha256=check.get("answer_sha256") or "-")),
+                    table([t("report.address"), t("report.freeze_state"),
+                           t("report.amount", asset=name), t("report.frozen_amount"),
+                           t("report.freeze_balance")], rows, mono=(0,),
+                          right=(2, 3, 4))]  # fmt: skip
+    return [h(2, t("report.freeze_status")), *out] if out else []
 
 
 def _rate(stat: dict[str, Any] | None) -> tuple[str, str, str]:
@@ -263,12 +342,23 @@ def _methodology(data: CaseData, cat: Catalog) -> list[Block]:
     pol = trace.policy if trace is not None else str(params.get("policy", "-"))
     version = trace.policy_version if trace is not None else params.get("policy_version", "-")
     limits = ", ".join(f"{k}={v}" for k, v in sorted((trace.limits if trace else {}).items()))
-    blocks = [h(2, t("report.methodology")),
-              p(t("report.method_policy", policy=pol, policy_version=version,
-                  stop=params.get("stop", "-"), limits=limits or "-",
-                  status=str(trace.status) if trace else "-",
-                  conserved=trace.conserved if trace else "-")),
-              p(t("report.method_grouping", hops=params.get("convergence_hops", "-")))]  # fmt: skip
+    blocks = [h(2, t("report.methodology"))]
+    if trace is not None or not data.account:
+        blocks.append(p(t("report.method_policy", policy=pol, policy_version=version,
+                          stop=params.get("stop", "-"), limits=limits or "-",
+                          status=str(trace.status) if trace else "-",
+                          conserved=trace.conserved if trace else "-")))  # fmt: skip
+    for name, traces in sorted(data.account.items()):
+        for x in traces:
+            limits = ", ".join(f"{k}={v}" for k, v in sorted(x.limits.items()))
+            blocks.append(p(t("report.method_account_policy", asset=name, policy=x.policy,
+                              policy_version=x.policy_version, stop=params.get("stop", "-"),
+                              limits=limits or "-", status=str(x.status),
+                              conserved=x.conserved,
+                              unknown=len(x.opening_unknown))))  # fmt: skip
+    if data.account:
+        blocks.append(p(t("report.method_deposits")))
+    blocks.append(p(t("report.method_grouping", hops=params.get("convergence_hops", "-"))))
     blocks += _fiat_method(data, cat)
     v = data.validation
     if v is None:
@@ -359,4 +449,4 @@ def _appendix(data: CaseData, cat: Catalog) -> list[Block]:
     ]
 
 
-__all__ = ["Block", "build", "h", "p", "table"]
+__all__ = ["build"]
