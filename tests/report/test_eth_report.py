@@ -17,8 +17,10 @@ triage (reading the freeze status from the node):
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -203,3 +205,24 @@ def test_letters_to_the_exchange_and_the_issuer(case: Case, tmp_path: Path) -> N
     letter = (out / f"{issuer['letter']}.html").read_text("utf-8")
     assert SCAM in letter and HOP not in letter  # the frozen hop needs no request
     assert usd(500 * USD) in letter
+
+
+def test_evidence_bundle_holds_the_ethereum_traces(case: Case, tmp_path: Path) -> None:
+    out = tmp_path / "bundle.zip"
+    cli("-w", str(case.workspace), "evidence", case.figures["case_id"], "-o", str(out))
+    assert "verified" in cli("-w", str(case.workspace), "evidence", "verify", str(out))
+    with zipfile.ZipFile(out) as zf:
+        rows = list(csv.DictReader(io.StringIO(zf.read("account_transfers.csv").decode())))
+        manifest = json.loads(zf.read("manifest.json"))
+        provenance = list(csv.DictReader(io.StringIO(zf.read("provenance.csv").decode())))
+    ends = {(r["asset"], r["transaction_hash"], int(r["amount"])) for r in rows
+            if r["role"] == "endpoint"}  # fmt: skip
+    assert ends == {("ETH", case.txs["h_eth"], ETHER), ("USDT", case.txs["h_usdt"], 1_000 * USD)}
+    sources = {(r["asset"], r["transaction_hash"]) for r in rows if r["role"] == "source"}
+    assert sources == {("ETH", case.txs["v_eth"]), ("USDT", case.txs["v_usdt"])}
+    held = {(r["asset"], r["address"]): int(r["amount"]) for r in rows if r["role"] == "balance"}
+    assert held[("USDT", SCAM)] == 500 * USD and held[("USDT", HOP)] == 500 * USD
+    assert sum("equal the triage's" in n for n in manifest["notes"]) == 2
+    # the node answers the transactions were read from are in the bundle, by SHA-256
+    rpc = [r for r in provenance if r["kind"] == "rpc"]
+    assert rpc and all(r["in_bundle"] == "True" for r in rpc)

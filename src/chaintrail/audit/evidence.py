@@ -6,6 +6,8 @@ The zip is deterministic (fixed timestamps and permissions, entries sorted, no c
 the manifest): the same store gives the same bytes, so two exports can be compared by hash. The
 trace hops are not stored by triage; they are computed again the way triage computes them, under
 the policy of the latest triage run, and the manifest says whether that gives triage's amounts.
+Ethereum traces (one per asset and token contract) are run again the same way; their sources,
+endpoints, stops and remaining balances go to ``account_transfers.csv``.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from chaintrail._version import __version__
 from chaintrail.audit import keys
 from chaintrail.audit.log import canonical, sha256_hex
 from chaintrail.cases.store import CaseStore
-from chaintrail.cases.triage import payments_once
+from chaintrail.cases.triage import payments_once, trace_summaries
 from chaintrail.errors import CaseNotFoundError, UsageError, WorkspaceError
 
 if TYPE_CHECKING:
     from chaintrail.cases.model import Report, Verification
+    from chaintrail.trace.account_result import AccountTrace
     from chaintrail.trace.result import Trace
     from chaintrail.workspace import Workspace
 
@@ -53,6 +56,10 @@ ENDPOINT_FIELDS: Final = (
 )  # fmt: skip
 HOP_FIELDS: Final = (
     "hop", "txid", "block_height", "time", "fee", "vout", "address", "value", "amount",
+)  # fmt: skip
+ACCOUNT_FIELDS: Final = (
+    "asset", "token_contract", "role", "reason", "transaction_hash", "index", "block_number",
+    "time", "from_address", "to_address", "address", "amount", "hops", "label", "hot_wallet",
 )  # fmt: skip
 PROVENANCE_FIELDS: Final = (
     "id", "kind", "source", "retrieved_at", "sha256", "tool_version", "archived", "in_bundle",
@@ -134,6 +141,11 @@ def write_bundle(
     txids = {v.txid for r in reports if (v := checks.get(r.report_id)) and v.txid}
     if trace is not None:
         txids |= {s.txid for s in trace.steps}
+    accounts = _retrace_accounts(ws, triaged, notes)
+    if accounts:
+        transfers = _account_rows(accounts)
+        files["account_transfers.csv"] = _csv(ACCOUNT_FIELDS, transfers)
+        txids |= {str(r["transaction_hash"]) for r in transfers if r.get("transaction_hash")}
     txids |= {o.split(":")[0] for e in endpoints for o in e.get("outputs", [])}
     rows = _provenance(ws, set(provenance_ids.values()), txids)
     for row in rows:
@@ -241,16 +253,17 @@ def _retrace(
     rules; spends missing from the store fetched only where triage would fetch them too)."""
     from chaintrail.trace import default_stop, policy
 
-    if not triaged or not triaged.get("trace"):
-        notes.append("no trace: the case has not been triaged with verified Bitcoin payments")
+    stored = trace_summaries(triaged).get("BTC", [None])[0] if triaged else None
+    if not triaged or stored is None:
+        notes.append("no Bitcoin trace: the case has not been triaged with verified Bitcoin "
+                     "payments")  # fmt: skip
         return None
     sources = list(dict.fromkeys(
         f"{v.txid}:{v.vout}" for r, v in payments_once(reports, checks) if r.chain == "btc"
     ))  # fmt: skip
     if not sources:
-        notes.append("no trace: the case has no verified Bitcoin payment")
+        notes.append("no Bitcoin trace: the case has no verified Bitcoin payment")
         return None
-    stored = triaged["trace"]
     trace = ws.trace(sources, policy=policy(stored["policy"]), stop=default_stop())
     same = trace.amounts == stored.get("amounts")
     notes.append(
@@ -259,6 +272,69 @@ def _retrace(
         + ("equal the triage's" if same else "DIFFER from the triage's (the store changed since)")
     )
     return trace
+
+
+def _retrace_accounts(
+    ws: Workspace, triaged: dict[str, Any] | None, notes: list[str]
+) -> list[tuple[str, AccountTrace]]:
+    """The case's Ethereum traces run again from the store as triage ran them (its policy and
+    sources; the issuer freeze status stays the one triage read, in case.json)."""
+    from chaintrail.trace import default_stop
+
+    out = []
+    for name, summaries in sorted(trace_summaries(triaged or {}).items()):
+        for stored in summaries:
+            asset = stored.get("asset")
+            if not isinstance(asset, dict):
+                continue
+            trace = ws.trace_account(
+                asset=asset.get("address") or "ETH", sources=stored["sources"],
+                policy=str(stored["policy"]), stop=default_stop(),
+                chain=str(asset.get("chain") or "eth"),
+            )  # fmt: skip
+            same = trace.amounts == stored.get("amounts")
+            notes.append(
+                f"account_transfers.csv: the {name} payments traced again as triage does, "
+                f"{stored['policy']} (triage run {triaged and triaged['run_id']}); amounts "
+                + (
+                    "equal the triage's"
+                    if same
+                    else "DIFFER from the triage's (the store changed since)"
+                )  # fmt: skip
+            )
+            out.append((name, trace))
+    return out
+
+
+def _account_rows(traces: list[tuple[str, AccountTrace]]) -> list[dict[str, Any]]:
+    """One row per source transfer, endpoint, stopped branch and remaining balance."""
+    rows: list[dict[str, Any]] = []
+    for name, trace in traces:
+        base = {"asset": name, "token_contract": trace.asset.address}
+        for t, own in trace.sources:
+            rows.append({**base, "role": "source", "transaction_hash": t.transaction_hash,
+                         "index": t.index, "block_number": t.block_number,
+                         "time": None if t.time is None else t.time.isoformat(),
+                         "from_address": t.from_address, "to_address": t.to_address,
+                         "address": t.to_address, "amount": own, "hops": 0})  # fmt: skip
+        for role, flows in (("endpoint", trace.endpoints), ("stopped", trace.stopped)):
+            for f in flows:
+                if not f.amount:
+                    continue
+                t = f.transfer
+                rows.append({**base, "role": role, "reason": f.reason,
+                             "transaction_hash": t.transaction_hash, "index": t.index,
+                             "block_number": t.block_number,
+                             "time": None if t.time is None else t.time.isoformat(),
+                             "from_address": t.from_address, "to_address": t.to_address,
+                             "address": f.address, "amount": f.amount, "hops": f.hops,
+                             "label": None if f.attribution is None else f.attribution.label,
+                             "hot_wallet": f.hot_wallet})  # fmt: skip
+        for b in trace.unspent:
+            if b.amount:
+                rows.append({**base, "role": "balance", "reason": "unspent",
+                             "address": b.address, "amount": b.amount, "hops": b.hops})  # fmt: skip
+    return rows
 
 
 def _hops(trace: Trace | None) -> list[dict[str, Any]]:

@@ -166,6 +166,29 @@ class CaseFigures:
         return next(iter(out.values())) if len(out) == 1 else out
 
 
+def trace_summaries(figures: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The trace summaries of stored figures (:meth:`CaseFigures.to_json`) per asset: one
+    summary for a case with one traced asset, ``{asset: summary or [summaries]}`` for several
+    (one Ethereum trace per token contract)."""
+    summary = figures.get("trace")
+    if not summary:
+        return {}
+    asset = figures.get("asset")
+    assets = [asset] if isinstance(asset, str) else list(asset or [])
+    if "policy" in summary:  # one traced asset: name it as the case does
+        name = "BTC" if "asset" not in summary else _traced_name(summary, assets)
+        return {name: [summary]}
+    return {name: list(v) if isinstance(v, list) else [v] for name, v in summary.items()}
+
+
+def _traced_name(summary: dict[str, Any], assets: list[str]) -> str:
+    symbol = (summary.get("asset") or {}).get("symbol")
+    if symbol in assets:
+        return str(symbol)
+    others = [a for a in assets if a != "BTC"]
+    return others[0] if len(others) == 1 else str(symbol or "?")
+
+
 def payments_once(
     reports: Sequence[Report], checks: Mapping[str, Verification]
 ) -> list[tuple[Report, Verification]]:
@@ -599,5 +622,6 @@ __all__ = [
     "payments_once",
     "rank",
     "run",
+    "trace_summaries",
     "TriageReport",
 ]

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chaintrail.cases.assets import decimals as asset_decimals
 from chaintrail.cases.model import Report, Verification
+from chaintrail.cases.triage import trace_summaries
 from chaintrail.errors import CaseNotFoundError, UsageError
 from chaintrail.prices import EcbFile, FiatValue, Price, Valuer, ecb_rates
 from chaintrail.trace.account_result import AccountTrace
@@ -188,7 +189,7 @@ def gather(
     zone = case_zone([r for r, _ in reports], fallback_zone, timezone)
     measured = load_validation(validation)  # all checked before the (slower) traces
     currency = None if currency is None else check_currency(currency)
-    summaries = trace_summaries(figures, assets)
+    summaries = trace_summaries(figures)
     account = {name: [_account_trace(ws, figures, s) for s in ss]
                for name, ss in summaries.items() if _is_account(ss)}  # fmt: skip
     chains = {r.asset: r.chain for r, _ in reports}
@@ -204,27 +205,6 @@ def gather(
     if currency is not None:
         data.fiat = _fiat(ws, data, currency)
     return data
-
-
-def trace_summaries(figures: dict[str, Any], assets: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """The triage figures' trace summaries per asset. Triage writes one summary for a case
-    with one traced asset, ``{asset: summary or [summaries]}`` for several (one Ethereum trace
-    per token contract)."""
-    summary = figures.get("trace")
-    if not summary:
-        return {}
-    if "policy" in summary:  # one traced asset: name it as the case does
-        name = "BTC" if "asset" not in summary else _traced_name(summary, assets)
-        return {name: [summary]}
-    return {name: list(v) if isinstance(v, list) else [v] for name, v in summary.items()}
-
-
-def _traced_name(summary: dict[str, Any], assets: list[str]) -> str:
-    symbol = (summary.get("asset") or {}).get("symbol")
-    if symbol in assets:
-        return str(symbol)
-    others = [a for a in assets if a != "BTC"]
-    return others[0] if len(others) == 1 else str(symbol or "?")
 
 
 def _is_account(summaries: list[dict[str, Any]]) -> bool:
@@ -367,7 +347,6 @@ def _eth_transactions(ws: Workspace, data: CaseData) -> dict[str, TxInfo]:
 
 __all__ = [
     "CaseData",
-    "trace_summaries",
     "Fiat",
     "TxInfo",
     "amount_text",
