@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from chaintrail.cases.identifiers import eip55
+from chaintrail.chains.eth.address import to_checksum as eip55
 from chaintrail.workspace import Workspace
 
 pytestmark = pytest.mark.realdata

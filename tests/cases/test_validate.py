@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chaintrail.cases.identifiers import check_address, eip55
+from chaintrail.cases.identifiers import check_address
 from chaintrail.cases.model import FIELDS, RawRow, Rejection, Report
 from chaintrail.cases.validate import validate_row
+from chaintrail.chains.eth.address import to_checksum as eip55
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 GENESIS = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"  # the genesis block's coinbase address

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Final
 
 import base58
-from Crypto.Hash import keccak
 
 from chaintrail.chains.btc import _bech32
 from chaintrail.chains.btc.script import MAINNET, address_to_script
+from chaintrail.chains.eth.address import to_checksum
 from chaintrail.errors import InvalidAddressError
 
 _HEX64: Final = re.compile(r"[0-9a-fA-F]{64}")
@@ -111,15 +111,6 @@ def _btc_problem(text: str) -> Checked:
     return Checked(None, "invalid_address", f"{text!r} is not a Bitcoin address")
 
 
-def eip55(address: str) -> str:
-    """The EIP-55 mixed-case form of a ``0x`` address."""
-    hexpart = address[2:].lower()
-    digest = keccak.new(digest_bits=256, data=hexpart.encode("ascii")).hexdigest()
-    return "0x" + "".join(
-        c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(hexpart)
-    )
-
-
 def _eth(text: str) -> Checked:
     if not _ETH_ADDRESS.fullmatch(text):
         return Checked(
@@ -127,7 +118,7 @@ def _eth(text: str) -> Checked:
         )
     hexpart = text[2:]
     mixed = hexpart.lower() != hexpart and hexpart.upper() != hexpart
-    if mixed and eip55(text) != text:
+    if mixed and to_checksum(text) != text:
         return Checked(
             None,
             "address_checksum_mismatch",
@@ -153,4 +144,4 @@ def _tron(text: str) -> Checked:
     return Checked(text)
 
 
-__all__ = ["Checked", "chain_of_address", "check_address", "check_txid", "eip55"]
+__all__ = ["Checked", "chain_of_address", "check_address", "check_txid"]

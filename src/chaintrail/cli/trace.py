@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from chaintrail.chains.eth.address import display
 from chaintrail.cli._common import btc, console, open_workspace, print_json
 from chaintrail.errors import InvalidTraceOptionError
 from chaintrail.settings import Settings
@@ -198,7 +199,7 @@ def _trace_account(
     by_entity: dict[str, int] = defaultdict(int)
     for f in result.endpoints:
         a = f.attribution
-        by_entity[f"{a.label} ({a.category})" if a is not None else str(f.address)] += f.amount
+        by_entity[f"{a.label} ({a.category})" if a is not None else display(f.address)] += f.amount
     rows = sorted(by_entity.items(), key=lambda kv: -kv[1])
     rows += [(f"[{reason}]", amount) for reason, amount in result.amounts.items()
              if reason not in ("attributed", "listed") and amount]  # fmt: skip

@@ -11,6 +11,7 @@ reached them and what they still hold, and a diagram of the same.
 
 from __future__ import annotations
 
+from chaintrail.chains.eth.address import display
 from chaintrail.report.blocks import Block, h, p, reason_text, table
 from chaintrail.report.data import CaseData, utc
 from chaintrail.report.diagram import Box, flow_svg
@@ -24,19 +25,20 @@ def account_flow(data: CaseData, cat: Catalog, name: str, trace: AccountTrace) -
     pol = f"{trace.policy} v{trace.policy_version}"
     title = f"{t('report.flow')} — {name}"
     if trace.asset.address is not None:
-        title += f" ({trace.asset.address})"
+        title += f" ({display(trace.asset.address)})"
     rows: list[tuple[tuple[int, int, int, tuple[int, ...]], list[str]]] = []
     for source, own in trace.sources:
         rows.append((source.order, [
             *_when(data, source), "0", source.label, data.amount(own, name),
-            f"{source.to_address or '-'} ({t('report.victim_payment')})", "",
+            f"{display(source.to_address) or '-'} ({t('report.victim_payment')})", "",
         ]))  # fmt: skip
     for flow in (*trace.endpoints, *trace.stopped):
         if flow.amount:
             rows.append((flow.transfer.order, [
                 *_when(data, flow.transfer), str(flow.hops), flow.transfer.label,
                 data.amount(flow.amount, name),
-                f"{flow.address or '-'} ({reason_text(cat, flow.reason)})", _attribution(flow),
+                f"{display(flow.address) or '-'} ({reason_text(cat, flow.reason)})",
+                _attribution(flow),
             ]))  # fmt: skip
     rows.sort(key=lambda r: r[0])
     header = [t("report.time_utc"), t("report.time_local", zone=data.zone.key),
@@ -45,7 +47,7 @@ def account_flow(data: CaseData, cat: Catalog, name: str, trace: AccountTrace) -
               t("report.attribution")]  # fmt: skip
     held = {b.address: b.amount for b in trace.unspent}
     followed = sorted(trace.followed, key=lambda a: (trace.hops.get(a, 0), a))
-    kept = [[a, str(trace.hops.get(a, "-")), data.amount(held.get(a, 0), name)]
+    kept = [[display(a), str(trace.hops.get(a, "-")), data.amount(held.get(a, 0), name)]
             for a in followed]  # fmt: skip
     return [
         h(2, title),
@@ -72,7 +74,7 @@ def _attribution(flow: AccountFlow) -> str:
     if a is None:
         return ""
     text = f"{a.label} ({a.confidence or '-'})"
-    return f"{text}\n→ {flow.hot_wallet}" if flow.hot_wallet else text
+    return f"{text}\n→ {display(flow.hot_wallet)}" if flow.hot_wallet else text
 
 
 def _diagram(data: CaseData, cat: Catalog, name: str, trace: AccountTrace) -> str:
@@ -84,7 +86,8 @@ def _diagram(data: CaseData, cat: Catalog, name: str, trace: AccountTrace) -> st
     ends: dict[tuple[str, str], int] = {}
     for f in trace.endpoints:
         label = f.attribution.label if f.attribution is not None else f.reason
-        ends[(label, f.address or "")] = ends.get((label, f.address or ""), 0) + f.amount
+        key = (label, display(f.address))
+        ends[key] = ends.get(key, 0) + f.amount
     boxes = [Box(label, data.money(amount, name), address)
              for (label, address), amount in sorted(ends.items(), key=lambda kv: -kv[1])
              if amount]  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chaintrail.chains.eth.address import display
 from chaintrail.prices import FX_TOLERANCE_DAYS, PRICE_TOLERANCE_DAYS, fiat_text, minor_places
 from chaintrail.report.account import account_flow
 from chaintrail.report.blocks import Block, h, p, reason_text, table
@@ -271,8 +272,8 @@ def _endpoints(data: CaseData, cat: Catalog) -> list[Block]:
     for e in data.figures["endpoints"]:
         kind = e.get("attribution") or ""
         if e.get("hot_wallet"):
-            kind = t("report.via_hot_wallet", kind=kind, hot_wallet=e["hot_wallet"])
-        rows.append([e["label"], e.get("category") or "", e["address"] or "",
+            kind = t("report.via_hot_wallet", kind=kind, hot_wallet=display(e["hot_wallet"]))
+        rows.append([e["label"], e.get("category") or "", display(e["address"]),
                      "" if e.get("cluster_id") is None else str(e["cluster_id"]),
                      e.get("confidence") or "", kind, answer[bool(e.get("recoverable"))],
                      _cell(data, e["amount"], e.get("asset") or data.assets[0])])  # fmt: skip
@@ -308,7 +309,7 @@ def _freeze_status(data: CaseData, cat: Catalog) -> list[Block]:
                 out.append(p(t("report.freeze_unchecked", asset=name,
                                reason=check.get("reason") or "-")))  # fmt: skip
                 continue
-            rows = [[x["address"], t(f"report.freeze_{x['status']}"),
+            rows = [[display(x["address"]), t(f"report.freeze_{x['status']}"),
                      data.amount(x["amount"], name),
                      data.amount(x["frozen_amount"], name),
                      "-" if x.get("balance") is None else data.amount(x["balance"], name)]

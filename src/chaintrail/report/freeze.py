@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chaintrail.chains.eth.address import display
 from chaintrail.report.blocks import Block, h, p, table
 from chaintrail.report.data import CaseData, utc
 from chaintrail.report.i18n import Catalog
@@ -123,7 +124,7 @@ def _letter(data: CaseData, cat: Catalog, name: str, deposits: list[str], rows: 
             amounts: dict[str, int]) -> dict[str, Any]:  # fmt: skip
     t, case_id = cat.t, data.figures["case_id"]
     one = data.single
-    table_rows = [[utc(r.time), data.local(r.time), str(r.height), r.ref, r.address,
+    table_rows = [[utc(r.time), data.local(r.time), str(r.height), r.ref, display(r.address),
                    data.amount(r.amount, r.asset) if one else data.money(r.amount, r.asset),
                    str(r.amount)] for r in rows]  # fmt: skip
     header = [t("report.time_utc"), t("report.time_local", zone=data.zone.key),
@@ -139,7 +140,7 @@ def _letter(data: CaseData, cat: Catalog, name: str, deposits: list[str], rows: 
         p(t("freeze.reference", case_id=case_id)), p(t("freeze.date")),
         p(t("freeze.legal_basis")), p(t("freeze.body", case_id=case_id)),
         h(2, t("freeze.addresses")),
-        table([t("report.address")], [[a] for a in deposits], mono=(0,)),
+        table([t("report.address")], [[display(a)] for a in deposits], mono=(0,)),
         h(2, t("freeze.transactions")),
         table(header, table_rows, mono=(3, 4), right=(5, 6)),
         *totals,
@@ -158,9 +159,10 @@ def _issuer_letters(data: CaseData, cat: Catalog, before: int) -> list[Letter]:
                        if x["status"] == "freezable" and x["amount"]]  # fmt: skip
             if not holders or trace.asset.address is None:
                 continue
-            issuer = t("freeze.issuer_name", token=name, contract=trace.asset.address)
+            contract = display(trace.asset.address)
+            issuer = t("freeze.issuer_name", token=name, contract=contract)
             total = sum(x["amount"] for x in holders)
-            rows = [[x["address"], data.amount(x["amount"], name), str(x["amount"]),
+            rows = [[display(x["address"]), data.amount(x["amount"], name), str(x["amount"]),
                      "-" if x.get("balance") is None else data.amount(x["balance"], name)]
                     for x in holders]  # fmt: skip
             blocks: list[Block] = [
@@ -168,8 +170,7 @@ def _issuer_letters(data: CaseData, cat: Catalog, before: int) -> list[Letter]:
                 p(t("freeze.issuer_to", issuer=issuer)), p(t("freeze.from")),
                 p(t("freeze.contact")), p(t("freeze.reference", case_id=case_id)),
                 p(t("freeze.date")), p(t("freeze.legal_basis")),
-                p(t("freeze.issuer_body", case_id=case_id, token=name,
-                    contract=trace.asset.address)),
+                p(t("freeze.issuer_body", case_id=case_id, token=name, contract=contract)),
                 h(2, t("freeze.issuer_holders")),
                 table([t("report.address"), t("report.amount", asset=name),
                        t("report.base_units"), t("report.freeze_balance")], rows, mono=(0,),
@@ -211,10 +212,10 @@ def _annex(data: CaseData, exchange: str, rows: list[_Row]) -> bytes:
         vout = r.index if r.chain == "btc" else ""
         log = r.index if r.chain != "btc" and r.token is not None else ""
         trace = r.index if r.chain != "btc" and r.token is None else ""
-        w.writerow([data.figures["case_id"], exchange, r.chain, r.address, r.txid, vout, log,
-                    trace, "" if r.height is None else r.height, utc(r.time), r.asset,
-                    r.token or "", r.amount, data.amount(r.amount, r.asset).replace(",", ""),
-                    r.confidence])  # fmt: skip
+        w.writerow([data.figures["case_id"], exchange, r.chain, display(r.address), r.txid,
+                    vout, log, trace, "" if r.height is None else r.height, utc(r.time),
+                    r.asset, display(r.token), r.amount,
+                    data.amount(r.amount, r.asset).replace(",", ""), r.confidence])  # fmt: skip
     return buf.getvalue().encode("utf-8")
 
 

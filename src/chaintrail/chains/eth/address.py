@@ -32,6 +32,14 @@ def to_checksum(address: str) -> str:
     )
 
 
+def display(address: str | None) -> str:
+    """How an address is shown to people: the EIP-55 form of an Ethereum address; anything else
+    (a Bitcoin address, a missing one) as it is."""
+    if address is None:
+        return ""
+    return to_checksum(address) if _ADDRESS.match(address) else address
+
+
 def normalize(text: str) -> str:
     """Lower-case form of an address an investigator typed. All-lower or all-upper hex is
     accepted as is; mixed case must be a valid EIP-55 checksum (a typo is caught, not stored)."""
