@@ -592,10 +592,12 @@ class TxNotFoundError(NotFoundError):
         self.chain = chain
         self.txid = txid
         synced = "empty" if height_max is None else f"synced to height {height_max:,}"
+        ingest = ("'chaintrail ingest eth-rpc --url URL --from N --to N' or 'chaintrail ingest "
+                  "eth-etl PATH'") if chain == "eth" else ("'chaintrail ingest btc-blocks PATH' or "
+                  "'chaintrail ingest btc-rpc --url URL --from H --to H'")  # fmt: skip
         super().__init__(
             f"Transaction {txid} not found in the {chain} store ({synced}).",
-            hint="Ingest the block that contains it: 'chaintrail ingest btc-blocks PATH' or "
-            "'chaintrail ingest btc-rpc --url URL --from H --to H'.",
+            hint=f"Ingest the block that contains it: {ingest}.",
         )
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from chaintrail.audit.log import AuditLog
     from chaintrail.cases.service import CaseService
     from chaintrail.chains.btc.view import BtcView
+    from chaintrail.chains.eth.view import EthView
     from chaintrail.clustering.service import ClusterService
     from chaintrail.ingest.eth.service import EthIngest
     from chaintrail.ingest.pipeline import BtcIngest
@@ -156,9 +157,18 @@ class Workspace:
 
         return BtcView(self)
 
-    def chain(self, code: str) -> BtcView:
+    @property
+    def eth(self) -> EthView:
+        """Ethereum lookups over the store."""
+        from chaintrail.chains.eth.view import EthView
+
+        return EthView(self)
+
+    def chain(self, code: str) -> BtcView | EthView:
         if code == "btc":
             return self.btc
+        if code == "eth":
+            return self.eth
         raise UnknownChainError(code)
 
     @property

@@ -427,3 +427,26 @@ def test_a_node_without_traces_is_reported_and_keeps_top_level_values(
         args = ["--url", proxy.url, "--from", "0", "--to", tip]
         assert main(["-w", ws, "ingest", "eth-rpc", *args]) == 0
     assert "No internal transfers" in capsys.readouterr().err
+
+
+def test_address_lookup_balances_equal_the_node(
+    scenario: Scenario, ingested: dict[str, Path]
+) -> None:
+    """``ws.eth.address``: what each address received, paid and spent on fees over the stored
+    blocks, plus its balance at block 0, is the node's balance at the tip (ether and token)."""
+    node = scenario.node
+    tip = hex(node.block_number())
+    with Workspace.open(ingested["geth"]) as ws:
+        for a in [*scenario.who.values(), scenario.forwarder]:
+            got = {h.asset: h for h in ws.eth.address(a).holdings}
+            assert node.balance(a, "0x0") + got["ETH"].net == node.balance(a, tip), a
+            answer = node.call(scenario.token, calldata("balanceOf(address)", ["address"], [a]),
+                               tip)  # fmt: skip
+            held = decode(["uint256"], bytes.fromhex(answer[2:]))[0]
+            assert (got[scenario.token].net if scenario.token in got else 0) == held, a
+        token = ws.eth.address(scenario.token)
+        assert token.kind == "contract" and token.token is not None
+        assert token.token["symbol"] == "SUSD" and token.token["decimals"] == 6
+        assert ws.eth.tx(scenario.sweep_tx).contract_created == str(
+            node.receipt(scenario.sweep_tx)["contractAddress"]
+        )

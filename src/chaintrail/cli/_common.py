@@ -60,6 +60,19 @@ def ingest_progress(label: str) -> Iterator[Any]:
         yield update
 
 
+def units(value: int | None, decimals: int | None, symbol: str | None) -> str:
+    """Base units as an exact decimal with the asset's symbol; without known decimals, the
+    integer itself (never a guessed scale)."""
+    if value is None:
+        return "?"
+    if decimals is None:
+        return f"{value:,} base units" + (f" of {symbol}" if symbol else "")
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), 10**decimals)
+    text = f"{sign}{whole:,}" + (f".{frac:0{decimals}d}" if decimals else "")
+    return f"{text} {symbol}" if symbol else text
+
+
 def btc(sats: int | None) -> str:
     """Satoshis as a BTC string for people (exact: integer arithmetic, no floats)."""
     if sats is None:
