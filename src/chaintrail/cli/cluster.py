@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from chaintrail.chains.eth.address import display
 from chaintrail.cli._common import btc, console, console_err, open_workspace, print_json
 
 
@@ -69,18 +70,20 @@ def explain(
     if json_out:
         print_json(e.to_json())
         return
+    a, b = display(address_a.strip()), display(address_b.strip())
     if not e.linked:
-        console.print(f"{address_a} and {address_b} are not linked (different clusters).")
+        console.print(f"{a} and {b} are not linked (different clusters).")
         return
     console.print(
-        f"{address_a} and {address_b} are in cluster {e.cluster_id}: {len(e.path)} link(s), "
+        f"{a} and {b} are in cluster {e.cluster_id}: {len(e.path)} link(s), "
         f"weakest confidence {e.confidence}"
     )
     table = Table()
     for col in ("#", "from", "to", "txid", "height", "heuristic", "confidence"):
         table.add_column(col, overflow="fold")
     for k, link in enumerate(e.path, 1):
-        table.add_row(str(k), link.address_a, link.address_b, link.txid, str(link.height),
+        table.add_row(str(k), display(link.address_a), display(link.address_b), link.txid,
+                      str(link.height),
                       f"{link.heuristic} v{link.version}", str(link.confidence))  # fmt: skip
     console.print(table)
 

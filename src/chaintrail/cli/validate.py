@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from chaintrail.cli._common import console, console_err, print_json
+from chaintrail.validate.eth import SCENARIOS as ETH_SCENARIOS
 from chaintrail.validate.run import DEFAULT_BLOCKS, DEFAULT_CHANGE, DEFAULT_SCENARIOS
 
 #: Stop reasons shown in the tracing table, when they stopped any value.
@@ -18,7 +19,9 @@ STOP_REASONS = ("coinjoin", "hub", "hop_limit", "min_amount", "data_end", "budge
 
 def validate(
     scenarios: str = typer.Option(
-        ",".join(DEFAULT_SCENARIOS), "--scenarios", help="Comma-separated simulator scenarios."
+        ",".join(DEFAULT_SCENARIOS),
+        "--scenarios",
+        help="Comma-separated simulator scenarios (Ethereum: eth-exchanges).",
     ),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Number of seeds (1..K) per scenario."),
     blocks: int = typer.Option(DEFAULT_BLOCKS, "--blocks", min=1, help="Blocks per economy."),
@@ -105,6 +108,28 @@ def _print_triage(scenario: str, t: dict[str, Any], note: str) -> None:
     console.print(table)
 
 
+def _print_eth(scenario: str, s: dict[str, Any], note: str) -> None:
+    d, c = s["deposits"], s["clustering"]
+    exact = "yes" if s["ingest_exact"] else "NO"
+    console.print(f"{scenario}: stored transfers equal the truth's: {exact}; ingest rejects: "
+                  f"{s['ingest_rejects']}", highlight=False)  # fmt: skip
+    table = Table(title=f"{scenario}: deposit heuristics ({note})")
+    for col in ("measure", "precision", "recall", "other"):
+        table.add_column(col, justify="left" if col == "measure" else "right")
+    table.add_row("deposit detection (per address)", _fmt(d["precision"]), _fmt(d["recall"]),
+                  f"hot wallet right {_fmt(d['hot_wallet_accuracy'])}")  # fmt: skip
+    table.add_row("deposit-reuse clustering (pairs)", _fmt(c["precision"]), _fmt(c["recall"]),
+                  f"ARI {_fmt(c['ari'])}; wrong pairs with a merchant "
+                  f"{c['merchant_false_pairs']}/{c['false_pairs']}")  # fmt: skip
+    for label, t in s["tracing"].items():
+        if t["runs"]:
+            table.add_row(f"{label} trace endpoints (address)", _fmt(t["address_precision"]),
+                          _fmt(t["address_recall"]),
+                          f"by exchange {_fmt(t['exchange_precision'])} / "
+                          f"{_fmt(t['exchange_recall'])}")  # fmt: skip
+    console.print(table)
+
+
 def _print(data: dict[str, Any]) -> None:
     p = data["parameters"]
     console.print(
@@ -116,6 +141,9 @@ def _print(data: dict[str, Any]) -> None:
     note = "n=1, no interval" if n == 1 else f"mean ± 95% t-interval over {n} seeds"
     for scenario, s in data["summary"].items():
         runs = [r for r in data["runs"] if r["scenario"] == scenario]
+        if scenario in ETH_SCENARIOS:
+            _print_eth(scenario, s, note)
+            continue
         table = Table(title=f"{scenario}: clustering ({note})")
         for col in ("configuration", "precision", "recall", "false-merge rate",
                     "largest false merge"):  # fmt: skip

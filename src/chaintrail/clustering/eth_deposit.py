@@ -10,8 +10,12 @@ wallet** soon after. That habit leaves a fingerprint in the store, and two infer
    it received (payments from H itself, such as gas top-ups, are not counted). H must look like
    an exchange: tagged ``exchange``/``hot_wallet`` on ETH, or collecting from at least
    ``eth_deposit_min_deposits`` such addresses — a lone forwarder is as likely a laundering
-   relay. A detected deposit address inherits the hot wallet's tags as **indirect** tags (the
-   trace reports them with ``via`` = the hot wallet) and ends a trace as an endpoint.
+   relay. H must not itself pass the rule as a deposit address (unless tagged): an address that
+   forwards everything to one address is no hot wallet, and what others forward to it (a
+   customer's own addresses topping up their deposit address, a launderer's fresh relays paying
+   one mule's deposit address) are not deposits (version 2; version 1 kept them). A detected
+   deposit address inherits the hot wallet's tags as **indirect** tags (the trace reports them
+   with ``via`` = the hot wallet) and ends a trace as an endpoint.
 2. ``eth_deposit_reuse`` (clustering): every externally owned address that paid one deposit
    address belongs to the customer that deposit address serves: one entity. Each link keeps the
    sender, the deposit address, its hot wallet and the first transfer between them, so
@@ -57,7 +61,7 @@ __all__ = [
 ]
 
 DEPOSIT = "eth_deposit"
-DEPOSIT_VERSION = 1
+DEPOSIT_VERSION = 2
 REUSE = "eth_deposit_reuse"
 REUSE_VERSION = 1
 #: Confidence of a deposit-reuse link (0-100): strong, but a shared deposit address can be
@@ -170,6 +174,8 @@ def detect_deposits(
         if dep is not None:
             found.append(dep)
     tagged = _tagged_hot_wallets(con, chain, sorted({x.hot_wallet for x in found}))
+    forwarders = {x.address for x in found}
+    found = [x for x in found if x.hot_wallet in tagged or x.hot_wallet not in forwarders]
     per_hot: dict[str, set[str]] = {}
     for x in found:
         per_hot.setdefault(x.hot_wallet, set()).add(x.address)

@@ -1,7 +1,8 @@
 """Measured error rates of chaintrail's heuristics on simulated economies (``chaintrail validate``).
 
 See docs/validation.md. Scores: :mod:`chaintrail.validate.scoring`; the run:
-:func:`chaintrail.validate.run.validate`.
+:func:`chaintrail.validate.run.validate`; the Ethereum scenario (``eth-exchanges``):
+:mod:`chaintrail.validate.eth`.
 """
 
 from chaintrail.validate.run import Validation, validate

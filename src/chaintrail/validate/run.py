@@ -8,7 +8,8 @@ the multi-input run and each change heuristic on every transaction clustering wo
 tagged with the simulator's partial TagPack and traced (:mod:`chaintrail.validate.tracing`):
 FIFO against the truth's flows, and each policy's endpoints against the truth's cash-outs.
 Last, the simulator's victim reports are imported, verified and triaged in that workspace and
-scored (:mod:`chaintrail.validate.triage`).
+scored (:mod:`chaintrail.validate.triage`). The Ethereum scenario (``eth-exchanges``) has its
+own economy and scores (:mod:`chaintrail.validate.eth`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from chaintrail._version import __version__
+from chaintrail.errors import UnknownScenarioError
 from chaintrail.heuristics import change as change_mod
 from chaintrail.heuristics import coinjoin, spec
 from chaintrail.heuristics.base import Heuristic, InputView, OutputView, TxView
 from chaintrail.heuristics.multi_input import multi_input
 from chaintrail.trace import policy as trace_policy
+from chaintrail.validate import eth as eth_scenario
 from chaintrail.validate import tracing
 from chaintrail.validate import triage as triage_scores
 from chaintrail.validate.scoring import (
@@ -59,6 +62,9 @@ class Validation:
         out: dict[str, Any] = {}
         for scenario in self.parameters["scenarios"]:
             runs = [r for r in self.runs if r["scenario"] == scenario]
+            if scenario in eth_scenario.SCENARIOS:
+                out[scenario] = eth_scenario.summary(runs)
+                continue
             first = runs[0]
             clustering = {
                 cfg: {m: interval([r["clustering"][cfg][m] for r in runs]).to_json()
@@ -184,9 +190,23 @@ def validate(
                     "tracing": tracing.parameters(policies)},
         heuristics=dict(sorted(versions.items())),
     )  # fmt: skip
+    from chaintrail.sim.scenarios import SCENARIOS as BTC_SCENARIOS
+
+    known = sorted([*BTC_SCENARIOS, *eth_scenario.SCENARIOS])
+    for name in scenarios:
+        if name not in known:
+            raise UnknownScenarioError(name, known)
+    if any(s in eth_scenario.SCENARIOS for s in scenarios):
+        result.parameters["eth"] = {"days": eth_scenario.DAYS,
+                                    "settings": eth_scenario.detector_settings()}  # fmt: skip
+        result.heuristics.update(eth_scenario.versions())
+        result.heuristics = dict(sorted(result.heuristics.items()))
     for scenario in scenarios:
         for seed in range(1, seeds + 1):
             say(f"{scenario} seed {seed}")
+            if scenario in eth_scenario.SCENARIOS:
+                result.runs.append(eth_scenario.run_one(seed, scale=scale, say=say))
+                continue
             result.runs.append(_one(scenario, seed, blocks, scale, rules, policies, say))
     return result
 
@@ -340,6 +360,9 @@ def markdown(data: dict[str, Any]) -> str:
     lines: list[str] = []
     for scenario, s in data["summary"].items():
         runs = [r for r in data["runs"] if r["scenario"] == scenario]
+        if scenario in eth_scenario.SCENARIOS:
+            lines += [f"#### `{scenario}`", "", *eth_scenario.markdown(s, runs)]
+            continue
         lines += [f"#### `{scenario}`", "",
                   "| configuration | precision | recall | false-merge rate | largest false merge |",
                   "|---|---|---|---|---|"]  # fmt: skip
