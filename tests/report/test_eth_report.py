@@ -33,6 +33,7 @@ import pytest
 
 from chaintrail.chains.eth.address import display
 from chaintrail.report import LANGUAGES, render_report
+from chaintrail.report.data import VALIDATION_FILE
 from chaintrail.report.freeze import ANNEX_COLUMNS
 from chaintrail.report.i18n import catalog
 from chaintrail.report.pdf import cjk_fonts_present
@@ -228,3 +229,18 @@ def test_evidence_bundle_holds_the_ethereum_traces(case: Case, tmp_path: Path) -
     # the node answers the transactions were read from are in the bundle, by SHA-256
     rpc = [r for r in provenance if r["kind"] == "rpc"]
     assert rpc and all(r["in_bundle"] == "True" for r in rpc)
+
+
+def test_methodology_quotes_the_ethereum_error_rates(html: dict[str, str]) -> None:
+    """An Ethereum case quotes the eth-exchanges scenario's measured rates (deposit detection,
+    deposit-reuse clustering, the FIFO trace per kind of asset), not the Bitcoin ones."""
+    results = json.loads(VALIDATION_FILE.read_text("utf-8"))
+    eth = results["summary"]["eth-exchanges"]
+    body, t = html["en"], catalog("en").t
+    for label, stat in ((t("report.m_deposit_precision"), eth["deposits"]["precision"]),
+                        (t("report.m_account_recall", asset="token"),
+                         eth["tracing"]["token"]["address_recall"])):  # fmt: skip
+        row = next(r for r in re.findall(r"<tr>(.*?)</tr>", body, re.S) if escape(label) in r)
+        assert f"{stat['mean']:.4f}" in row and f"{stat['low']:.4f}–{stat['high']:.4f}" in row
+    assert escape(t("report.m_trace_recall", policy="fifo")) not in body  # no Bitcoin trace
+    assert "eth_deposit_reuse" in body

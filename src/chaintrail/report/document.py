@@ -380,13 +380,31 @@ def _methodology(data: CaseData, cat: Catalog) -> list[Block]:
     if validated is not None and validated != version:
         blocks.append(p(t("report.method_version_mismatch", current=version,
                           validated=validated)))  # fmt: skip
-    used = ("multi_input", f"trace.{pol}", *sorted(k for k in v["heuristics"]
-                                                   if k.startswith("coinjoin.")))  # fmt: skip
+    btc = data.trace is not None or not data.account
+    used = (
+        [
+            "multi_input",
+            f"trace.{pol}",
+            *sorted(k for k in v["heuristics"] if k.startswith("coinjoin.")),
+        ]
+        if btc
+        else []
+    )
+    if data.account:
+        used += ["eth_deposit", "eth_deposit_reuse"]
     blocks.append(table([t("report.heuristic"), t("report.version")],
                         [[k, str(v["heuristics"].get(k, "-"))] for k in used]))  # fmt: skip
     rows = []
     for scenario in vp["scenarios"]:
         s = v["summary"].get(scenario, {})
+        if "deposits" in s:  # the Ethereum scenario
+            if data.account:
+                rows += [
+                    [scenario, label, *_rate(stat)] for label, stat in _eth_rates(data, cat, s)
+                ]
+            continue
+        if not btc:
+            continue
         tp = s.get("tracing", {}).get("policies", {}).get(pol, {}).get("overall", {})
         cl = s.get("clustering", {}).get("multi_input", {})
         cj = s.get("coinjoins", {}).get("any", {})
@@ -414,6 +432,28 @@ def _methodology(data: CaseData, cat: Catalog) -> list[Block]:
     )
     blocks.append(p(t("report.limits_text")))
     return blocks
+
+
+def _eth_rates(
+    data: CaseData, cat: Catalog, s: dict[str, Any]
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """The Ethereum scenario's measured rates a case with account traces relies on: deposit
+    detection, deposit-reuse clustering, and the FIFO trace's endpoints per kind of asset."""
+    t = cat.t
+    d, c = s.get("deposits", {}), s.get("clustering", {})
+    out = [(t("report.m_deposit_precision"), d.get("precision")),
+           (t("report.m_deposit_recall"), d.get("recall")),
+           (t("report.m_reuse_precision"), c.get("precision"))]  # fmt: skip
+    kinds = sorted({"ETH" if x.asset.native else "token" for xs in data.account.values()
+                    for x in xs})  # fmt: skip
+    for kind in kinds:
+        r = s.get("tracing", {}).get(kind, {})
+        for key, name in (("m_account_recall", "address_recall"),
+                          ("m_account_precision", "address_precision"),
+                          ("m_account_exchange_recall", "exchange_recall"),
+                          ("m_account_exchange_precision", "exchange_precision")):  # fmt: skip
+            out.append((t(f"report.{key}", asset=kind), r.get(name)))
+    return [(label, stat) for label, stat in out if stat]
 
 
 def _fiat_method(data: CaseData, cat: Catalog) -> list[Block]:
