@@ -53,3 +53,13 @@ def test_demo_runs_the_investigation_offline(
     assert verify_bundle(bundle).ok
     assert "Evidence bundle verified" in out and "Audit log verified" in out
     assert str(bundle) in out  # the closing list says where each output lies
+
+    # Part 3: the Ethereum scam, traced per asset to detected deposit addresses.
+    eth = json.loads((root / "out" / "triage-eth.json").read_text(encoding="utf-8"))["cases"][0]
+    assert eth["asset"] == ["ETH", "USDT"] and eth["victims"] > 10
+    deposits = [e for e in eth["endpoints"] if e.get("hot_wallet") and e["recoverable"]]
+    assert {e["asset"] for e in deposits} == {"ETH", "USDT"}
+    assert "detected exchange deposit address" in out  # the address lookup
+    letters = sorted((root / "out" / "freeze-eth").glob("*.csv"))
+    assert letters and all("log_index" in p.read_text("utf-8") for p in letters)
+    assert verify_bundle(root / "out" / f"evidence-{eth['case_id']}.zip").ok

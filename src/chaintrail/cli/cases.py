@@ -10,10 +10,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from chaintrail.cases.assets import DECIMALS
 from chaintrail.cases.grouping import DEFAULT_CONVERGENCE_HOPS
 from chaintrail.cases.read import make_layout
 from chaintrail.cases.service import verify_options
-from chaintrail.cli._common import console, console_err, open_workspace, print_json
+from chaintrail.cli._common import console, console_err, open_workspace, print_json, units
 from chaintrail.trace import policy
 
 app = typer.Typer(
@@ -131,8 +132,16 @@ def verify(
     console.print(table)
     counts = ", ".join(f"{n:,} {status}" for status, n in result.counts().items())
     console.print(
-        f"{counts}; verified amounts (base units, each payment once): {result.verified_amount}."
+        f"{counts}; verified (each payment once): {_money(result.verified_amount)}.",
+        highlight=False,
     )
+
+
+def _money(amounts: dict[str, int] | int, asset: str = "BTC", sep: str = ", ") -> str:
+    """Per-asset base units as exact decimals (``3.5 ETH, 3,000.000000 USDT``)."""
+    per = amounts if isinstance(amounts, dict) else {asset: amounts}
+    places = {a: d for (_, a), d in DECIMALS.items()}  # an asset has one scale on every chain
+    return sep.join(units(v, places.get(a), a) for a, v in sorted(per.items())) or "0"
 
 
 @app.command("list")
@@ -281,14 +290,13 @@ def triage(
     for i, c in enumerate(result.cases, start=1):
         j = c.to_json()
         table.add_row(
-            str(i), c.case_id, c.status, str(j["victims"]), str(j["verified_amount"]),
-            str(j["recoverable_amount"]), str(j["unspent_amount"]), f"{c.priority:.2f}",
-            str(len(c.exchanges)), ", ".join(j["linked_cases"]),
+            str(i), c.case_id, c.status, str(j["victims"]), _money(c.verified, sep="\n"),
+            _money(c.recoverable, sep="\n"), _money(c.unspent, sep="\n"), f"{c.priority:.2f}",
+            str(len({x["label"] for x in c.exchanges})), ", ".join(j["linked_cases"]),
         )  # fmt: skip
     console.print(table)
     console.print(
-        f"amounts in base units; {len(result.unverified)} reports unverified, "
-        f"{len(result.rejected)} rows rejected"
+        f"{len(result.unverified)} reports unverified, {len(result.rejected)} rows rejected"
     )
 
 

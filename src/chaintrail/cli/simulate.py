@@ -12,18 +12,30 @@ from chaintrail.cli._common import console, console_err, print_json
 
 def simulate(
     scenario: str = typer.Option(
-        ..., "--scenario", help="baseline, scam-wave, exchange-hack, ransomware or mixed."
+        ...,
+        "--scenario",
+        help="baseline, scam-wave, exchange-hack, ransomware or mixed (Bitcoin); eth-exchanges "
+        "(Ethereum: exchanges, merchants and a USDT scam).",
     ),
-    out: Path = typer.Option(..., "-o", "--out", help="Folder for blocks/ and truth/."),
+    out: Path = typer.Option(
+        ..., "-o", "--out", help="Folder for blocks/ (Ethereum: etl/) and truth/."
+    ),
     seed: int = typer.Option(1, "--seed", help="Random seed: same seed, same files."),
-    blocks: int = typer.Option(144, "--blocks", min=1, help="Number of blocks."),
+    blocks: int = typer.Option(
+        144, "--blocks", min=1, help="Number of blocks (Bitcoin; eth-exchanges spans 4 days)."
+    ),
     scale: float = typer.Option(
         1.0, "--scale", min=0.01, help="Size of the economy: users and transactions per block."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Simulate a Bitcoin economy as getblock JSON plus the truth of what happened."""
+    """Simulate a Bitcoin economy as getblock JSON (or, with eth-exchanges, an Ethereum one as
+    an ethereum-etl export) plus the truth of what happened and the victims' reports."""
     from chaintrail.sim import simulate as run
+
+    if scenario == "eth-exchanges":
+        _simulate_eth(out, seed=seed, scale=scale, json_out=json_out)
+        return
 
     with Progress(
         TextColumn("[bold]simulate"),
@@ -50,3 +62,20 @@ def simulate(
         highlight=False,
     )
     console.print(f"blocks: {out / 'blocks'}   truth: {result.truth}", highlight=False)
+
+
+def _simulate_eth(out: Path, *, seed: int, scale: float, json_out: bool) -> None:
+    from chaintrail.sim.eth import simulate_eth
+
+    result = simulate_eth(out, seed=seed, scale=scale)
+    if json_out:
+        print_json(result.to_json())
+        return
+    console.print(
+        f"Ethereum blocks {result.first_block:,}–{result.last_block:,}: "
+        f"{result.transactions:,} transactions, {result.transfers:,} transfers, "
+        f"{result.addresses:,} addresses, {result.deposit_addresses:,} deposit addresses, "
+        f"{result.victim_payments:,} victim payments; token {result.token} (6 decimals)",
+        highlight=False,
+    )
+    console.print(f"ethereum-etl export: {out / 'etl'}   truth: {result.truth}", highlight=False)

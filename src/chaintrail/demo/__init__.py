@@ -1,7 +1,7 @@
 """The offline demo: real blocks shipped with the package, then a whole investigation.
 
-``python -m chaintrail.demo`` (what ``make demo`` runs) builds ``./demo-workspace`` in two parts,
-each through the real command line:
+``python -m chaintrail.demo`` (what ``make demo`` runs) builds ``./demo-workspace`` in three
+parts, each through the real command line:
 
 1. ``real/``: the first 4,313 mainnet blocks (shipped, MIT; see PROVENANCE.md here), plus the
    modern segwit blocks of ``../shared/data`` when that folder exists; it shows the store's
@@ -13,6 +13,10 @@ each through the real command line:
    names, with the flaws real reports have) go through import, verification and triage; the
    top case gets its report in the four languages, freeze letters, an evidence bundle, and the
    bundle and the audit log are verified. Everything written lands in ``out/``.
+3. ``case-eth/``: a simulated Ethereum economy (exchanges sweeping deposit addresses, merchants,
+   a scam laundering ether and a USDT-like token) as an ethereum-etl export, ingested,
+   clustered (deposit addresses detected), its victim reports verified and triaged per asset;
+   the top case gets a Korean report, freeze letters and a verified evidence bundle.
 """
 
 from __future__ import annotations

@@ -56,6 +56,14 @@ class Layout:
     def out(self) -> Path:
         return self.root / "out"
 
+    @property
+    def eth_sim(self) -> Path:
+        return self.root / "sim-eth"
+
+    @property
+    def eth_case(self) -> Path:
+        return self.root / "case-eth"
+
 
 def heading(text: str) -> None:
     print(f"\n{'=' * 100}\n{text}\n{'=' * 100}", flush=True)
@@ -81,15 +89,15 @@ def real_blocks(layout: Layout, shared: Path) -> None:
     cli(*w, "trace", "--from", f"{FAMOUS_TXID}:1", "--max-hops", "5")
 
 
-def top_case(case_ws: Path, out: Path) -> str:
-    """The case the triage ranked first; writes every case's triage figures to triage.json."""
+def top_case(case_ws: Path, out: Path, name: str = "triage.json") -> str:
+    """The case the triage ranked first; writes every case's triage figures to ``name``."""
     with Workspace.open(case_ws) as ws:
         ids = [c["case_id"] for c in ws.cases.list()["cases"]]
         ranked = sorted(
             (t for t in (ws.cases.show(i)["triage"] for i in ids) if t is not None),
             key=lambda t: int(t["rank"]),
         )
-    (out / "triage.json").write_text(
+    (out / name).write_text(
         json.dumps({"cases": ranked}, indent=2, ensure_ascii=False, default=str) + "\n",
         encoding="utf-8",
     )
@@ -141,21 +149,62 @@ def investigation(layout: Layout, *, scale: float, seed: int) -> None:
     cli("evidence", "verify", str(bundle))
     cli(*w, "audit", "verify")
 
+
+def ethereum(layout: Layout, *, seed: int) -> None:
+    """Part 3: a USDT and ether scam on Ethereum, from reports to letters to the exchanges."""
+    heading(
+        "Part 3: a stablecoin scam on Ethereum (simulated: exchanges sweeping customers' deposit\n"
+        "addresses, merchants, and a scam laundering USDT and ether through hops to mule accounts)"
+    )
+    w = ("-w", str(layout.eth_case))
+    sim, truth = layout.eth_sim, layout.eth_sim / "truth"
+    cli("simulate", "--scenario", "eth-exchanges", "--seed", str(seed), "-o", str(sim))
+    token = json.loads((truth / "summary.json").read_text(encoding="utf-8"))["token"]
+    cli(*w, "init")
+    cli(*w, "ingest", "eth-etl", *(str(sim / "etl" / f) for f in
+                                   ("blocks.json", "transactions.json", "logs.json")))  # fmt: skip
+    # an ethereum-etl export carries no token metadata: the investigator names the token
+    cli(*w, "tokens", "add", token, "--symbol", "USDT", "--decimals", "6", "--name",
+        "Tether USD (simulated)")  # fmt: skip
+    cli(*w, "tags", "import", str(truth / "tagpack.yaml"))
+    cli(*w, "cluster")  # detects the exchanges' deposit addresses by their sweeps
+    cli(*w, "cases", "import", str(truth / "reports.csv"))
+    cli(*w, "cases", "verify")
+    cli(*w, "cases", "triage")
+    case = top_case(layout.eth_case, layout.out, "triage-eth.json")
+    figures = json.loads((layout.out / "triage-eth.json").read_text(encoding="utf-8"))
+    deposit = next(e["address"] for e in figures["cases"][0]["endpoints"] if e.get("hot_wallet"))
+    cli(*w, "address", deposit, "--limit", "5")  # a detected deposit address and its hot wallet
+    fmt = "pdf" if cjk_fonts_present() else "html"
+    cli(*w, "report", case, "--lang", "ko", "--format", fmt, "-o",
+        str(layout.out / f"report-{case}-ko.{fmt}"))  # fmt: skip
+    cli(*w, "freeze-requests", case, "-o", str(layout.out / "freeze-eth"))
+    bundle = layout.out / f"evidence-{case}.zip"
+    cli(*w, "evidence", case, "--format", fmt, "-o", str(bundle))
+    cli("evidence", "verify", str(bundle))
+
+
+def closing(layout: Layout) -> None:
+    """Where every output and workspace lies."""
     heading("Where everything is")
     for path in sorted(layout.out.rglob("*")):
         if path.is_file():
             print(f"  {path}  ({path.stat().st_size:,} bytes)")
-    print(f"\nworkspaces: {layout.real} (real blocks), {layout.case} (the investigation)")
-    print(f"simulated economy and its ground truth: {layout.sim}")
+    print(f"\nworkspaces: {layout.real} (real blocks), {layout.case} (the investigation), "
+          f"{layout.eth_case} (Ethereum)")  # fmt: skip
+    print(f"simulated economies and their ground truth: {layout.sim}, {layout.eth_sim}")
 
 
 def run_demo(root: Path, shared: Path, *, scale: float = SIM_SCALE, seed: int = SIM_SEED) -> int:
-    """Rebuild ``root`` from scratch and run both parts; the exit code of the first failure."""
+    """Rebuild ``root`` from scratch and run the three parts; the exit code of the first
+    failure."""
     shutil.rmtree(root, ignore_errors=True)
     layout = Layout(root)
     try:
         real_blocks(layout, shared)
         investigation(layout, scale=scale, seed=seed)
+        ethereum(layout, seed=seed)
+        closing(layout)
     except StepFailed as failed:
         return failed.code
     return 0

@@ -3,7 +3,8 @@
 ``simulate_eth(out, seed=..., days=..., scale=...)`` writes an ethereum-etl JSON-lines export
 under ``out/etl`` (``blocks.json``, ``transactions.json``, ``logs.json``: ingestible with
 ``chaintrail ingest eth-etl``) and what really happened under ``out/truth``
-(:mod:`chaintrail.sim.eth.truth`). It exists to measure the deposit-address heuristics and the
+(:mod:`chaintrail.sim.eth.truth`), with the victims' reports in the case-intake format
+(:mod:`chaintrail.sim.eth.reports`). It exists to measure the deposit-address heuristics and the
 account-model trace (``chaintrail validate --scenarios eth-exchanges``); the actors are
 described in :mod:`chaintrail.sim.eth.economy`, the chain conventions and limits in
 :mod:`chaintrail.sim.eth.chain`.
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chaintrail.sim.eth.economy import BLOCKS_PER_DAY, TOKEN_DECIMALS, build_economy
+from chaintrail.sim.eth.reports import write_eth_reports
 from chaintrail.sim.eth.truth import write_truth
 
 #: Days of 12-second blocks in a default economy: long enough for sweeps held past a day.
@@ -71,6 +73,7 @@ def simulate_eth(
         truth=root / "truth",
     )  # fmt: skip
     write_truth(root / "truth", economy, result.to_json())
+    write_eth_reports(root / "truth", economy, seed=seed)
     return result
 
 
