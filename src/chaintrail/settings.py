@@ -63,6 +63,11 @@ class Settings:
         2,
         "Deposit detection: an untagged hot wallet needs at least this many deposit addresses.",
     )
+    eth_deposit_reuse_max_senders: int = _setting(
+        5,
+        "Deposit-reuse clustering: a deposit address paid by more distinct senders than this "
+        "merges none of them (a merchant or processor, not one customer).",
+    )
     esplora_url: str | None = _text_setting(
         "Esplora REST server (electrs/mempool API) that traces fetch missing spends from."
     )

@@ -66,7 +66,7 @@ def test_end_to_end(results: dict[str, Any]) -> None:
     data = results
     assert data["parameters"]["scenarios"] == ["eth-exchanges"]
     assert data["parameters"]["eth"]["settings"]["eth_deposit_window_blocks"] == 7_200
-    assert data["heuristics"]["eth_deposit"] == 2 and data["heuristics"]["eth_deposit_reuse"] == 1
+    assert data["heuristics"]["eth_deposit"] == 2 and data["heuristics"]["eth_deposit_reuse"] == 2
     assert [r["seed"] for r in data["runs"]] == [1, 2]
     for r in data["runs"]:
         assert r["ingest"]["exact"] and r["ingest"]["rejects"] == 0

@@ -21,7 +21,17 @@ wallet** soon after. That habit leaves a fingerprint in the store, and two infer
    sender, the deposit address, its hot wallet and the first transfer between them, so
    :func:`explain` can show the chain of evidence between any two addresses of a cluster.
    Known hot wallets and exchange-tagged addresses never count as senders (a withdrawal paid
-   straight into a deposit address would otherwise merge two customers).
+   straight into a deposit address would otherwise merge two customers). Version 2: a deposit
+   address paid by more than ``eth_deposit_reuse_max_senders`` distinct senders (all assets
+   together) links none of them. A person pays their own deposit address from a handful of
+   wallets, and that number hardly grows with time; a merchant or payment processor that
+   forwards everything to an exchange passes the detection rule too, and its payers — who grow
+   in number for as long as it trades — are unrelated people (Victor 2020's heuristic assumes
+   one customer behind a deposit address; a service breaks that assumption). Such an address
+   stays a deposit address for detection and tracing (the money did reach that exchange's
+   side, and the exchange can name the account), but its payers are not merged: a false merge
+   is permanent and spreads through every later link, a missed merge is not. The refusals are
+   part of the run (:attr:`EthEntityRun.unmerged`).
 
 Both are recomputed from the whole store on every ``chaintrail cluster`` run (deterministic),
 replacing the previous rows of ``eth_deposits``, ``eth_clusters`` and ``eth_cluster_links``.
@@ -63,7 +73,7 @@ __all__ = [
 DEPOSIT = "eth_deposit"
 DEPOSIT_VERSION = 2
 REUSE = "eth_deposit_reuse"
-REUSE_VERSION = 1
+REUSE_VERSION = 2
 #: Confidence of a deposit-reuse link (0-100): strong, but a shared deposit address can be
 #: reused by an exchange or paid by a third party.
 REUSE_CONFIDENCE = 80
@@ -106,6 +116,9 @@ class EthEntityRun:
     addresses: int
     clusters: int
     links: int
+    #: (deposit address, distinct senders) of the deposit addresses whose senders were not
+    #: merged because there were more than ``max_senders`` of them, by address
+    unmerged: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "chain": self.chain,
@@ -115,7 +128,8 @@ class EthEntityRun:
                                                                      self.deposits}),
                 "hot_wallets": sorted({d.hot_wallet for d in self.deposits}),
                 "addresses": self.addresses, "clusters": self.clusters,
-                "links": self.links}  # fmt: skip
+                "links": self.links,
+                "unmerged": [{"address": a, "senders": n} for a, n in self.unmerged]}  # fmt: skip
 
 
 _TRANSFERS = """
@@ -255,14 +269,15 @@ def build_eth_entities(ws: Workspace, *, chain: str = "eth") -> EthEntityRun | N
     s = ws.settings
     params = {"window_blocks": s.eth_deposit_window_blocks,
               "tolerance_bps": s.eth_deposit_tolerance_bps,
-              "min_deposits": s.eth_deposit_min_deposits}  # fmt: skip
+              "min_deposits": s.eth_deposit_min_deposits,
+              "max_senders": s.eth_deposit_reuse_max_senders}  # fmt: skip
     started = datetime.now(UTC)
     with atomic(con):
         deposits = detect_deposits(
             con, chain=chain, window=params["window_blocks"],
             tolerance_bps=params["tolerance_bps"], min_deposits=params["min_deposits"],
         )  # fmt: skip
-        links = _links(con, chain, deposits)
+        links, unmerged = _links(con, chain, deposits, params["max_senders"])
         members = sorted({x for link in links for x in (link[0], link[1])})
         number = {a: k for k, a in enumerate(members)}
         labels = components(
@@ -297,17 +312,19 @@ def build_eth_entities(ws: Workspace, *, chain: str = "eth") -> EthEntityRun | N
              len(links)],
         )  # fmt: skip
     return EthEntityRun(run_id, chain, params, span[1], span[2], tuple(deposits), len(members),
-                        n_clusters, len(links))  # fmt: skip
+                        n_clusters, len(links), tuple(unmerged))  # fmt: skip
 
 
 def _links(
-    con: duckdb.DuckDBPyConnection, chain: str, deposits: list[DepositAddress]
-) -> list[tuple[str, str, str, str, int]]:
+    con: duckdb.DuckDBPyConnection, chain: str, deposits: list[DepositAddress], max_senders: int
+) -> tuple[list[tuple[str, str, str, str, int]], list[tuple[str, int]]]:
     """(sender, deposit, hot wallet, first transaction, block) for every EOA that paid a
-    deposit address; hot wallets, deposit addresses and exchange-tagged senders excluded."""
+    deposit address; hot wallets, deposit addresses and exchange-tagged senders excluded.
+    A deposit address with more than ``max_senders`` such senders (all assets together) gives
+    no link; it is returned with its sender count instead."""
     senders = sorted({s for x in deposits for s, _, _ in x.senders})
     if not senders:
-        return []
+        return [], []
     eoa = {
         str(r[0])
         for r in con.execute(
@@ -326,7 +343,12 @@ def _links(
                 link = (sender, x.address, x.hot_wallet, txh, block)
                 if key not in first or (block, txh) < (first[key][4], first[key][3]):
                     first[key] = link
-    return sorted(first.values())
+    count: dict[str, int] = {}
+    for _, deposit in first:
+        count[deposit] = count.get(deposit, 0) + 1
+    unmerged = sorted((d, n) for d, n in count.items() if n > max_senders)
+    refused = {d for d, _ in unmerged}
+    return sorted(v for (_, d), v in first.items() if d not in refused), unmerged
 
 
 def explain(

@@ -121,6 +121,19 @@ def merchant_false_pairs(
     return by_merchants, wrong
 
 
+def kind_recall(
+    assignments: Mapping[str, Hashable], owner: Mapping[str, str], addresses: set[str]
+) -> float | None:
+    """Pairwise recall within the truth entities of ``addresses`` (e.g. the customers' own
+    addresses, or the scam's): what a rule that refuses some merges costs each kind."""
+    groups: defaultdict[str, Counter[Hashable]] = defaultdict(Counter)
+    for a in addresses:
+        groups[owner[a]][assignments[a]] += 1
+    true = sum(comb(sum(c.values()), 2) for c in groups.values())
+    found = sum(comb(n, 2) for c in groups.values() for n in c.values())
+    return _ratio(found, true)
+
+
 # --- truth files ---------------------------------------------------------------------------------
 
 
@@ -173,7 +186,8 @@ def detector_settings() -> dict[str, int]:
     s = Settings()
     return {"eth_deposit_window_blocks": s.eth_deposit_window_blocks,
             "eth_deposit_tolerance_bps": s.eth_deposit_tolerance_bps,
-            "eth_deposit_min_deposits": s.eth_deposit_min_deposits}  # fmt: skip
+            "eth_deposit_min_deposits": s.eth_deposit_min_deposits,
+            "eth_deposit_reuse_max_senders": s.eth_deposit_reuse_max_senders}  # fmt: skip
 
 
 def run_one(
@@ -240,6 +254,9 @@ def _score_clusters(
     by_merchants, wrong = merchant_false_pairs(assign, owner, merchants)
     score["false_pairs"] = wrong
     score["merchant_false_pairs"] = by_merchants
+    for kind in ("customer", "scam"):
+        score[f"recall_{kind}"] = kind_recall(assign, owner, {a for a in universe
+                                                              if kinds[a] == kind})  # fmt: skip
     score["merchant_false_share"] = _ratio(by_merchants, wrong)
     return score
 
@@ -329,7 +346,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "clustering": {
             **{m: interval([r["clustering"][m] for r in runs]).to_json()
                for m in ("precision", "recall", "ari", "false_merge_rate",
-                         "merchant_false_share")},
+                         "merchant_false_share", "recall_customer", "recall_scam")},
             **{k: sum(r["clustering"][k] for r in runs)
                for k in ("addresses", "pairs_true", "pairs_predicted", "pairs_correct",
                          "false_pairs", "merchant_false_pairs")},
@@ -370,11 +387,13 @@ def markdown(s: dict[str, Any], runs: list[dict[str, Any]]) -> list[str]:
     lines += [
         "", f"False positives by their truth owner: {false}. Merchants and payment processors "
         f"taken for deposit addresses: {s['merchants_as_deposits']} of {s['merchants']}.", "",
-        "| deposit-reuse clustering | addresses | precision | recall | ARI | false-merge rate "
-        "| wrong pairs | of them in clusters with a merchant |",
-        "|---|---|---|---|---|---|---|---|",
+        "| deposit-reuse clustering | addresses | precision | recall | recall (customers) "
+        "| recall (scam) | ARI | false-merge rate | wrong pairs "
+        "| of them in clusters with a merchant |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         f"| `eth_deposit_reuse` | {c['addresses']} | {_cell(c['precision'])} | "
-        f"{_cell(c['recall'])} | {_cell(c['ari'])} | {_cell(c['false_merge_rate'])} | "
+        f"{_cell(c['recall'])} | {_cell(c['recall_customer'])} | {_cell(c['recall_scam'])} | "
+        f"{_cell(c['ari'])} | {_cell(c['false_merge_rate'])} | "
         f"{c['false_pairs']} | {c['merchant_false_pairs']} "
         f"({_cell(c['merchant_false_share'])}) |", "",
         "| scam trace (FIFO) | victim payments | endpoint recall (address) | precision (address) "
@@ -404,6 +423,7 @@ __all__ = [
     "run_one",
     "score_deposits",
     "detector_settings",
+    "kind_recall",
     "stored_totals",
     "summary",
     "truth_totals",
