@@ -4,6 +4,7 @@ methodology naming the price file and the ECB file; a report without a close pri
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC
 from decimal import ROUND_HALF_EVEN, Decimal
 from html import escape
@@ -73,6 +74,13 @@ def test_korean_report_with_krw_values(
     total = sum(counted, Decimal(0))  # the sum of the rounded values, as documented
     assert f"{total:,.0f} KRW" in body
     assert escape(cat.t("report.fiat_total", currency="KRW")) in body
+    # The flow table: every transaction's traced amount valued too (all on 2024-01-01).
+    with Workspace.open(ws_copy) as ws:
+        trace = ws.trace(triaged.scheme["trace"]["sources"])
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    for step in trace.steps:
+        row = next(r for r in rows if step.txid in r)  # the flow table comes first
+        assert f"{krw(sum(i.taint for i in step.inputs)):,.0f} KRW" in row, step.txid
     # Methodology: the price file's SHA-256 and the ECB file's date and SHA-256.
     assert hashlib.sha256(prices.read_bytes()).hexdigest() in body
     assert hashlib.sha256(Path(CURRENCY_FILE).read_bytes()).hexdigest() in body

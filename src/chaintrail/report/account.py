@@ -26,10 +26,12 @@ def account_flow(data: CaseData, cat: Catalog, name: str, trace: AccountTrace) -
     title = f"{t('report.flow')} — {name}"
     if trace.asset.address is not None:
         title += f" ({display(trace.asset.address)})"
+    fiat = data.fiat
     rows: list[tuple[tuple[int, int, int, tuple[int, ...]], list[str]]] = []
     for source, own in trace.sources:
         rows.append((source.order, [
             *_when(data, source), "0", source.label, data.amount(own, name),
+            *([fiat.move(name, source.label)] if fiat else []),
             f"{display(source.to_address) or '-'} ({t('report.victim_payment')})", "",
         ]))  # fmt: skip
     for flow in (*trace.endpoints, *trace.stopped):
@@ -37,14 +39,17 @@ def account_flow(data: CaseData, cat: Catalog, name: str, trace: AccountTrace) -
             rows.append((flow.transfer.order, [
                 *_when(data, flow.transfer), str(flow.hops), flow.transfer.label,
                 data.amount(flow.amount, name),
+                *([fiat.move(name, flow.transfer.label)] if fiat else []),
                 f"{display(flow.address) or '-'} ({reason_text(cat, flow.reason)})",
                 _attribution(flow),
             ]))  # fmt: skip
     rows.sort(key=lambda r: r[0])
     header = [t("report.time_utc"), t("report.time_local", zone=data.zone.key),
               t("report.block"), t("report.hop"), t("report.transfer"),
-              t("report.amount", asset=name), t("report.destination"),
-              t("report.attribution")]  # fmt: skip
+              t("report.amount", asset=name),
+              *([t("report.fiat_value", currency=fiat.currency)] if fiat else []),
+              t("report.destination"), t("report.attribution")]  # fmt: skip
+    right, dest = ((5, 6), 7) if fiat else ((5,), 6)
     held = {b.address: b.amount for b in trace.unspent}
     followed = sorted(trace.followed, key=lambda a: (trace.hops.get(a, 0), a))
     kept = [[display(a), str(trace.hops.get(a, "-")), data.amount(held.get(a, 0), name)]
@@ -52,7 +57,7 @@ def account_flow(data: CaseData, cat: Catalog, name: str, trace: AccountTrace) -
     return [
         h(2, title),
         p(t("report.flow_account_text", policy=pol)),
-        table(header, [r for _, r in rows], mono=(2, 4, 6), right=(5,)),
+        table(header, [r for _, r in rows], mono=(2, 4, dest), right=right),
         h(3, t("report.followed")),
         table([t("report.address"), t("report.first_hop"), t("report.holds", asset=name)], kept,
               mono=(0,), right=(1, 2)),

@@ -120,6 +120,17 @@ class Fiat:
     values: dict[str, FiatValue | None]
     files: list[Price]  # one price of each file used, by file path
     ecb: EcbFile | None  # None: every price used was quoted in ``currency``
+    #: The flow tables' amounts valued on their transaction's UTC day, by (asset, row key):
+    #: a Bitcoin txid (the value it moved; ``TXID:VOUT`` for a victim payment) or an Ethereum
+    #: transfer label ``TXHASH:INDEX``.
+    moves: dict[tuple[str, str], FiatValue | None] = field(default_factory=dict)
+
+    def move(self, asset: str, key: str) -> str:
+        """A flow row's value as printed ("" when the row was not valued)."""
+        if (asset, key) not in self.moves:
+            return ""
+        value = self.moves[(asset, key)]
+        return "-" if value is None else value.text
 
     @property
     def total(self) -> Decimal:
@@ -251,8 +262,31 @@ def _fiat(ws: Workspace, data: CaseData, currency: str) -> Fiat | None:
         day = v.block_time.astimezone(ZoneInfo("UTC")).date()
         places = data.decimals.get(r.asset, 0)
         values[r.report_id] = valuer.value(v.verified_amount, places, r.asset, day)
+    moves: dict[tuple[str, str], FiatValue | None] = {}
+    for asset, key, units, when in _moves(data):
+        if when is not None:
+            day = when.astimezone(ZoneInfo("UTC")).date()
+            moves[(asset, key)] = valuer.value(units, data.decimals.get(asset, 0), asset, day)
     files = sorted(valuer.used.values(), key=lambda p: (p.path, p.sha256))
-    return Fiat(valuer.currency, values, files, valuer.fx.file if valuer.fx_used else None)
+    return Fiat(valuer.currency, values, files, valuer.fx.file if valuer.fx_used else None,
+                moves)  # fmt: skip
+
+
+def _moves(data: CaseData) -> list[tuple[str, str, int, datetime | None]]:
+    """The flow tables' rows: (asset, row key, traced amount, time)."""
+    out: list[tuple[str, str, int, datetime | None]] = []
+    if data.trace is not None:
+        for s in data.trace.sources:
+            tx = data.txs.get(s.txid)
+            out.append(("BTC", s.label, s.amount, None if tx is None else tx.time))
+        for step in data.trace.steps:
+            out.append(("BTC", step.txid, sum(i.taint for i in step.inputs), step.time))
+    for name, traces in data.account.items():
+        for t in traces:
+            out += [(name, src.label, own, src.time) for src, own in t.sources]
+            out += [(name, f.transfer.label, f.amount, f.transfer.time)
+                    for f in (*t.endpoints, *t.stopped) if f.amount]  # fmt: skip
+    return out
 
 
 def _run(ws: Workspace, run_id: int) -> dict[str, Any]:

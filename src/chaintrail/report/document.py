@@ -195,9 +195,11 @@ def _flow(data: CaseData, cat: Catalog) -> list[Block]:
     pol = f"{trace.policy} v{trace.policy_version}"
     ends = {(e.txid, e.vout): e for e in (*trace.endpoints, *trace.unspent, *trace.stopped)}
     entries: list[tuple[tuple[int, int, str, int], list[str]]] = []
+    fiat = data.fiat
     for s in trace.sources:
         entries.append((_order(data, s.txid, 0), [
             *_when(data, s.txid), str(0), s.txid, data.amount(s.amount, "BTC"),
+            *([fiat.move("BTC", s.label)] if fiat else []),
             f"{s.address or '-'} ({t('report.victim_payment')})", pol, "",
         ]))  # fmt: skip
     for step in trace.steps:
@@ -215,15 +217,18 @@ def _flow(data: CaseData, cat: Catalog) -> list[Block]:
             dests.append(f"{t('report.fee')}: {fee}")
         entries.append((_order(data, step.txid, step.hop), [
             *_when(data, step.txid), str(step.hop), step.txid, data.amount(moved, "BTC"),
+            *([fiat.move("BTC", step.txid)] if fiat else []),
             "\n".join(dests), pol, "\n".join(sorted(set(attrs))),
         ]))  # fmt: skip
     entries.sort(key=lambda e: e[0])
     header = [t("report.time_utc"), t("report.time_local", zone=_zone_abbr(data)),
               t("report.block"), t("report.hop"), t("report.txid"),
-              t("report.amount", asset="BTC"), t("report.destination"), t("report.policy"),
-              t("report.attribution")]  # fmt: skip
+              t("report.amount", asset="BTC"),
+              *([t("report.fiat_value", currency=fiat.currency)] if fiat else []),
+              t("report.destination"), t("report.policy"), t("report.attribution")]  # fmt: skip
+    right, dest = ((5, 6), 7) if fiat else ((5,), 6)
     return [h(2, _titled(data, t("report.flow"), "BTC")), p(t("report.flow_text", policy=pol)),
-            table(header, [row for _, row in entries], mono=(2, 4, 6), right=(5,))]  # fmt: skip
+            table(header, [row for _, row in entries], mono=(2, 4, dest), right=right)]  # fmt: skip
 
 
 def _titled(data: CaseData, title: str, asset: str) -> str:
