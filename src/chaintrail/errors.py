@@ -16,6 +16,7 @@ the leaf classes; only the CLI and web edges translate them::
     │   ├── InvalidSourceDataError       non-JSON or wrong-shape JSON (file, line, field)
     │   ├── BlocksciTableMissingError  MalformedBlocksciRowError   BlockSci table folders
     │   ├── InvalidEthDataError  MalformedEthRecordError   Ethereum files, records
+    │   ├── ConflictingBlockError        an Ethereum file contradicting stored blocks (a reorg)
     │   ├── ChainMismatchError           a node on another network than the store
     │   ├── NodeConfigError              a node URL, cookie file or credentials that cannot work
     │   ├── TagFileError  UnsupportedTagFormatError  InvalidTagOptionError   tag imports
@@ -286,6 +287,47 @@ class MalformedEthRecordError(UsageError):
         super().__init__(
             f"Malformed {kind}: {field} {reason}.",
             hint="The record is kept in eth_rejects with this reason; check the source.",
+        )
+
+
+class ConflictingBlockError(UsageError):
+    """An Ethereum file whose blocks contradict stored ones (another hash at a stored height,
+    or not linked to the stored blocks around it): one of the two copies was reorged away.
+    Refused unless ``--replace-reorged``; also refused then when the rollback would exceed
+    ``max_reorg_depth``."""
+
+    code = "conflicting_block"
+
+    def __init__(
+        self,
+        source: str,
+        detail: str,
+        conflicts: int,
+        fork_height: int,
+        *,
+        depth: int | None = None,
+        limit: int | None = None,
+    ) -> None:
+        self.source = source
+        self.detail = detail
+        self.conflicts = conflicts
+        self.fork_height = fork_height
+        self.depth = depth
+        self.limit = limit
+        more = f" (and {conflicts - 1:,} more)" if conflicts > 1 else ""
+        if depth is None:
+            super().__init__(
+                f"{source}: {detail}{more}; nothing of this file was stored.",
+                hint="If the file holds the chain's current branch, re-run with "
+                f"--replace-reorged: the stored blocks above height {fork_height:,} are rolled "
+                "back (recorded in reorgs); otherwise leave the file out.",
+            )
+            return
+        super().__init__(
+            f"{source}: {detail}{more}; replacing it would roll back {depth:,} stored blocks "
+            f"above height {fork_height:,}, more than max_reorg_depth ({limit:,}).",
+            hint="Check that the file is from this chain; if the reorg is real, set "
+            f"CHAINTRAIL_MAX_REORG_DEPTH to at least {depth:,} and re-run.",
         )
 
 

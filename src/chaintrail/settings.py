@@ -34,7 +34,9 @@ class Settings:
         500, "... or at this many blocks, whichever comes first (file ingest)."
     )
     max_reorg_depth: int = _setting(
-        100, "Node ingest rolls back at most this many blocks on a reorg; deeper is refused."
+        100,
+        "An ingest rolls back at most this many blocks on a reorg (a node's, or a file's with "
+        "--replace-reorged); deeper is refused.",
     )
     cluster_guard_factor: int = _setting(
         10,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 from eth_abi.abi import decode
 
@@ -180,3 +181,29 @@ def test_the_command_line_reports_the_opening_balances(chain: Chain, tmp_path: P
     args = ["--url", chain.node.url, "--from", str(chain.first), "--traces", "off", "--json"]
     report = json.loads(cli("-w", ws, "ingest", "eth-rpc", *args))
     assert report["opening_balances"] == {"block": chain.first - 1, "known": 6, "unknown": 0}
+
+
+def test_no_openings_reads_none_and_export_covers_them(chain: Chain, tmp_path: Path) -> None:
+    ws = str(tmp_path / "ws")
+    cli("-w", ws, "init")
+    args = ["--url", chain.node.url, "--from", str(chain.first), "--traces", "off", "--json"]
+    report = json.loads(cli("-w", ws, "ingest", "eth-rpc", *args, "--no-openings"))
+    assert "opening_balances" not in report and report["blocks_added"] >= 2
+    assert _openings(Path(ws)) == []
+    # the next run reads them (the default); export writes exactly the stored rows, in order
+    report = json.loads(cli("-w", ws, "ingest", "eth-rpc", *args))
+    assert report["opening_balances"] == {"block": chain.first - 1, "known": 6, "unknown": 0}
+    out = tmp_path / "openings.csv"
+    cli("-w", ws, "export", "eth_opening_balances", "--format", "csv", "--output", str(out))
+    lines = out.read_text().splitlines()
+    assert lines[0] == "chain,address,asset,block_number,balance,status,reason"
+    rows = sorted(_openings(Path(ws)), key=lambda r: (r[1], r[0]))
+    assert lines[1:] == [f"eth,{a},{s},{b},{v},{st}," for a, s, b, v, st, _ in rows]
+    # Parquet: partitioned by the state block's height range, balances as exact text
+    folder = tmp_path / "openings"
+    cli("-w", ws, "export", "eth_opening_balances", "--format", "parquet", "--output", str(folder))
+    back = duckdb.sql(
+        f"select address, asset, balance from read_parquet('{folder}/**/*.parquet', "
+        "hive_partitioning = true) order by asset, address"
+    ).fetchall()
+    assert back == [(a, s, v) for a, s, _, v, _, _ in rows]

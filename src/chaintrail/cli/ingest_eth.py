@@ -18,11 +18,17 @@ def eth_files(
         "transactions), eth_getTransactionReceipt, eth_getBlockReceipts, eth_getLogs, "
         "trace_block, debug_traceBlockByNumber (callTracer).",
     ),
+    replace_reorged: bool = typer.Option(
+        False,
+        "--replace-reorged",
+        help="A file whose blocks contradict stored ones (a reorg) replaces the stored branch "
+        "from the fork (recorded in reorgs) instead of being refused.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Ingest saved Ethereum JSON-RPC answers (kind recognised per file by its content)."""
     with open_workspace(ctx, write=True) as ws:
-        report = ws.eth_ingest.files(paths)
+        report = ws.eth_ingest.files(paths, replace_reorged=replace_reorged)
     _print(report, json_out)
 
 
@@ -31,11 +37,17 @@ def eth_etl(
     paths: list[Path] = typer.Argument(
         ..., help="ethereum-etl JSON-lines files or folders (block, transaction and log lines)."
     ),
+    replace_reorged: bool = typer.Option(
+        False,
+        "--replace-reorged",
+        help="A file whose blocks contradict stored ones (a reorg) replaces the stored branch "
+        "from the fork (recorded in reorgs) instead of being refused.",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Ingest an ethereum-etl JSON export (what the BigQuery/AWS public datasets give)."""
     with open_workspace(ctx, write=True) as ws:
-        report = ws.eth_ingest.etl(paths)
+        report = ws.eth_ingest.etl(paths, replace_reorged=replace_reorged)
     _print(report, json_out)
 
 
@@ -54,7 +66,9 @@ def eth_rpc(
         help="Internal transfers from: geth (debug_traceBlockByNumber callTracer), parity "
         "(trace_block), auto (whichever the node answers), off.",
     ),
-    batch: int = typer.Option(10, "--batch", help="Blocks per request batch and transaction."),
+    batch: int = typer.Option(
+        10, "--batch", help="Blocks per request batch (stored in transactions of 20,000+ rows)."
+    ),
     timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for each request."),
     retries: int = typer.Option(
         5, "--retries", help="Retries (exponential backoff) on connection errors and HTTP 5xx."
@@ -63,6 +77,13 @@ def eth_rpc(
         True,
         "--keep-raw/--no-keep-raw",
         help="Archive each node answer (gzip, by SHA-256) under WORKSPACE/raw as evidence.",
+    ),
+    openings: bool = typer.Option(
+        True,
+        "--openings/--no-openings",
+        help="After the blocks, ask the node for the opening balances (eth_getBalance, "
+        "balanceOf) of the addresses the stored transfers touch, at the block before the first "
+        "stored one.",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -73,8 +94,9 @@ def eth_rpc(
     source = EthNodeSource(client, traces=traces)
     with client, open_workspace(ctx, write=True) as ws:
         report = ws.eth_ingest.node(
-            source, start=start, stop=stop, batch_blocks=batch, keep_raw=keep_raw
-        )
+            source, start=start, stop=stop, batch_blocks=batch, keep_raw=keep_raw,
+            openings=openings,
+        )  # fmt: skip
     _print(report, json_out)
 
 
@@ -109,5 +131,16 @@ def _print(report: EthIngestReport, json_out: bool) -> None:
                 f"[yellow]No internal transfers:[/] the node traces no blocks "
                 f"({node['traces_reason']}); only the transactions' own values were stored."
             )
+    for r in report.reorgs or []:
+        console_err.print(
+            f"[yellow]Reorg:[/] {r['file']} replaced {r['depth']:,} stored block(s) above "
+            f"height {r['fork_height']:,} (recorded in reorgs)."
+        )
+    opened = report.openings
+    if opened is not None:
+        console.print(
+            f"Opening balances at block {opened['block']}: {opened['known']:,} read, "
+            f"{opened['unknown']:,} unknown."
+        )
     for skipped in report.files_skipped:
         console_err.print(f"Skipped {skipped['path']}: {skipped['reason']}.")

@@ -48,6 +48,7 @@ _ORDER = {
     "nulls first, kind, to_address, value, source",
     "tokens": "chain, address",
     "eth_rejects": "chain, provenance_id, locator",
+    "eth_opening_balances": "chain, block_number, asset, address",
 }
 #: Tables exported through a query rather than column by column.
 _QUERIES = {
@@ -57,7 +58,8 @@ _QUERIES = {
 _HEIGHT = {"blocks": "height", "transactions": "block_height", "inputs": "block_height",
            "outputs": "block_height", "eth_blocks": "number",
            **{t: "block_number" for t in ("eth_transactions", "eth_receipts", "eth_logs",
-                                          "token_transfers", "native_transfers")}}  # fmt: skip
+                                          "token_transfers", "native_transfers",
+                                          "eth_opening_balances")}}  # fmt: skip
 #: Parquet has no 128-bit integers (DuckDB would write DOUBLE and lose wei): exact text instead.
 _WIDE_TYPES = ("HUGEINT", "UHUGEINT")
 TABLES = tuple(_ORDER)

@@ -9,20 +9,29 @@ found by comparing stored hashes with the node's going down, the orphaned blocks
 with all their rows (one store transaction) and recorded in ``reorgs``, and the ingest goes on
 from the fork. A reorg deeper than ``max_reorg_depth`` is refused, nothing rolled back: that is
 usually a node on another chain or not synced.
+
+Files (``ingest eth-files``, ``eth-etl``) have no node to ask which branch is current, so a file
+that contradicts the stored chain (:func:`file_conflicts`: a block at a stored height with
+another hash, or not linked to the stored blocks below and above it) is refused by default with
+:class:`ConflictingBlockError`, naming heights and both hashes: only the investigator knows which
+copy is the chain's. ``--replace-reorged`` says the file's: the stored branch is rolled back from
+the fork as for a node (:func:`replace_reorged`, same deletion, same ``reorgs`` record, in the
+transaction that writes the file).
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import duckdb
 
-from chaintrail.errors import ReorgTooDeepError
-from chaintrail.ingest.eth.batch import Row
+from chaintrail.errors import ConflictingBlockError, ReorgTooDeepError
+from chaintrail.ingest.eth.batch import EthBatch, Row
 from chaintrail.ingest.pipeline import Reorg
 from chaintrail.store.duck import atomic
 
@@ -117,37 +126,159 @@ class EthChainFollower:
         return self._roll_back(fork)
 
     def _roll_back(self, fork: int) -> Reorg:
-        con, chain = self.con, self.chain
-        orphaned = [
-            str(r[0])
-            for r in con.execute(
-                "select hash from eth_blocks where chain = ? and number > ? order by number, hash",
-                [chain, fork],
-            ).fetchall()
-        ]
-        with atomic(con):
-            for table in _BLOCK_TABLES:
-                con.execute(
-                    f"delete from {table} where chain = ? and block_hash in (select unnest(?))",
-                    [chain, orphaned],
-                )
-            # callTracer rows not yet matched to their block's transactions have no hash
-            con.execute(
-                "delete from native_transfers where chain = ? and block_hash is null "
-                "and block_number > ?",
-                [chain, fork],
-            )
-            con.execute(
-                "delete from eth_blocks where chain = ? and hash in (select unnest(?))",
-                [chain, orphaned],
-            )
-            con.execute(
-                "insert into reorgs values (?, ?, ?, ?, ?)",
-                [datetime.now(UTC), fork, len(orphaned), orphaned, self.source.client.url],
-            )
+        with atomic(self.con):
+            reorg = roll_back(self.con, self.chain, fork, source=self.source.client.url)
         log.warning(
             "Reorg at %s: rolled back %d Ethereum block(s) above height %s (%s); continuing on "
             "the node's chain.",
-            self.source.client.url, len(orphaned), f"{fork:,}", ", ".join(orphaned),
+            self.source.client.url, len(reorg.orphaned), f"{fork:,}", ", ".join(reorg.orphaned),
         )  # fmt: skip
-        return Reorg(fork, orphaned)
+        return reorg
+
+
+def roll_back(
+    con: duckdb.DuckDBPyConnection,
+    chain: str,
+    fork: int,
+    *,
+    source: str,
+    also: Sequence[tuple[int, str]] = (),
+) -> Reorg:
+    """Delete the stored blocks above ``fork`` with all their rows, and record it in
+    ``reorgs``; ``also``: (height, hash) of rows stored without their block (receipts or logs
+    that came first) that are rolled back with them. Runs in the caller's transaction."""
+    orphaned = sorted(
+        {(int(n), str(h)) for n, h in con.execute(
+            "select number, hash from eth_blocks where chain = ? and number > ?", [chain, fork]
+        ).fetchall()} | set(also)
+    )  # fmt: skip
+    hashes = [h for _, h in orphaned]
+    for table in _BLOCK_TABLES:
+        con.execute(
+            f"delete from {table} where chain = ? and block_number > ? "
+            "and block_hash in (select unnest(?))",
+            [chain, fork, hashes],
+        )
+    # callTracer rows not yet matched to their block's transactions have no hash
+    con.execute(
+        "delete from native_transfers where chain = ? and block_hash is null and block_number > ?",
+        [chain, fork],
+    )
+    con.execute(
+        "delete from eth_blocks where chain = ? and number > ? and hash in (select unnest(?))",
+        [chain, fork, hashes],
+    )
+    con.execute(
+        "insert into reorgs values (?, ?, ?, ?, ?)",
+        [datetime.now(UTC), fork, len(hashes), hashes, source],
+    )
+    return Reorg(fork, hashes)
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A stored block an input file contradicts. ``height`` is the stored block's: at the
+    file's own height (``relation`` "block": another hash there), below it ("parent": not the
+    parent the file's block names) or above it ("child": a stored block naming another parent).
+    ``stored`` is the stored hash at ``height``, ``said`` what the file says belongs there (for
+    "child": the file's block, which the stored one does not name as its parent)."""
+
+    height: int
+    relation: str
+    stored: str
+    said: str
+
+    def describe(self) -> str:
+        if self.relation == "block":
+            return (f"block {self.height:,} is {self.said} in the file but {self.stored} in "
+                    "the store")  # fmt: skip
+        if self.relation == "parent":
+            return (f"the file's block {self.height + 1:,} names parent {self.said}, but the "
+                    f"store holds {self.stored} at height {self.height:,}")  # fmt: skip
+        return (f"the file's block {self.height - 1:,} is {self.said}, but the stored block "
+                f"{self.height:,} ({self.stored}) names another parent")  # fmt: skip
+
+
+def file_conflicts(con: duckdb.DuckDBPyConnection, chain: str, batch: EthBatch) -> list[Conflict]:
+    """Stored blocks that the rows of one input file contradict, lowest height first.
+
+    Stored here means a block row, or rows of a block not stored yet (receipts, logs and traces
+    may come before their block). Written beside them, the file's rows would put a second block
+    at one height and every transfer in it would count twice."""
+    refs: set[tuple[int, str]] = {(int(str(b["number"])), str(b["hash"])) for b in batch.blocks}
+    for rows in (batch.transactions, batch.receipts, batch.logs, batch.token_transfers,
+                 batch.traces):  # fmt: skip
+        refs.update(
+            (int(str(r["block_number"])), str(r["block_hash"]))
+            for r in rows
+            if r.get("block_hash") is not None
+        )
+    if not refs:
+        return []
+    low = min(n for n, _ in refs) - 1
+    high = max(n for n, _ in refs) + 1
+    stored: dict[int, set[str]] = {}
+    parents: dict[tuple[int, str], str] = {}
+    for number, block_hash, parent in con.execute(
+        "select number, hash, parent_hash from eth_blocks where chain = ? "
+        "and number between ? and ?",
+        [chain, low, high],
+    ).fetchall():
+        stored.setdefault(int(number), set()).add(str(block_hash))
+        parents[(int(number), str(block_hash))] = str(parent)
+    for table in _BLOCK_TABLES:
+        for number, block_hash in con.execute(
+            f"select distinct block_number, block_hash from {table} where chain = ? "
+            "and block_number between ? and ? and block_hash is not null",
+            [chain, low, high],
+        ).fetchall():
+            stored.setdefault(int(number), set()).add(str(block_hash))
+    found: set[Conflict] = set()
+    for number, block_hash in refs:
+        found.update(Conflict(number, "block", s, block_hash)
+                     for s in stored.get(number, set()) - {block_hash})  # fmt: skip
+    for b in batch.blocks:
+        number, block_hash, parent = int(str(b["number"])), str(b["hash"]), str(b["parent_hash"])
+        found.update(Conflict(number - 1, "parent", s, parent)
+                     for s in stored.get(number - 1, set()) - {parent})  # fmt: skip
+        found.update(
+            Conflict(number + 1, "child", s, block_hash)
+            for s in stored.get(number + 1, set())
+            if parents.get((number + 1, s), block_hash) != block_hash
+        )
+    return sorted(found, key=lambda c: (c.height, c.relation, c.stored, c.said))
+
+
+def replace_reorged(
+    con: duckdb.DuckDBPyConnection,
+    chain: str,
+    conflicts: Sequence[Conflict],
+    *,
+    file: str,
+    sha256: str,
+    limit: int,
+) -> Reorg:
+    """Roll the stored branch back from below the lowest conflict, so that the blocks of
+    ``file`` replace it (as the node ingest does when the node's chain moved): everything
+    stored above the fork goes, with the rows of blocks not stored that the conflicts name;
+    ``reorgs`` records the file and its SHA-256. Refused above ``limit`` blocks (a file from
+    another chain would otherwise empty the store)."""
+    fork = min(c.height for c in conflicts) - 1
+    also = [(c.height, c.stored) for c in conflicts]
+    depth = len({*also, *(
+        (int(n), str(h)) for n, h in con.execute(
+            "select number, hash from eth_blocks where chain = ? and number > ?", [chain, fork]
+        ).fetchall()
+    )})  # fmt: skip
+    if depth > limit:
+        raise ConflictingBlockError(file, conflicts[0].describe(), len(conflicts), fork,
+                                    depth=depth, limit=limit)  # fmt: skip
+    reorg = roll_back(con, chain, fork, source=f"{file} sha256:{sha256}", also=also)
+    log.warning(
+        "%s replaces %d stored Ethereum block(s) above height %s (%s).",
+        file, len(reorg.orphaned), f"{fork:,}", ", ".join(reorg.orphaned),
+    )  # fmt: skip
+    return reorg
