@@ -2,9 +2,10 @@
 
 On an account chain an address is a **pool**: payments in and out are not linked the way inputs
 spend outputs, so which part of a balance a payment carries is the policy's convention
-(REFERENCE §4, :mod:`chaintrail.trace.account_pools`). The engine replays, in chain order
-(block, transaction index, the ETH fee first, then log index or trace position), every transfer
-of the traced asset into or out of the addresses it follows, keeping one pool per address:
+(REFERENCE §4, :mod:`chaintrail.trace.account_pools`). The engine
+(:mod:`chaintrail.trace.account_engine`) goes once through, in chain order (block, transaction
+index, the ETH fee first, then log index or trace position), the transfers of the traced asset
+into or out of the addresses it follows, keeping one pool per address:
 
 - a source transfer credits its recipient with slices labelled ``TXHASH:INDEX``;
 - an outgoing transfer takes its amount from the sender's pool and credits the slices to the
@@ -12,8 +13,8 @@ of the traced asset into or out of the addresses it follows, keeping one pool pe
   anything the transaction moves, and the tainted part of it is counted in ``fees``;
 - reverted transactions (and failed internal calls) move nothing: they are not transfers; the
   fee of a reverted transaction is still paid;
-- an address's earlier history (before the taint arrives) is replayed too, so its clean balance
-  sits ahead of the taint in a FIFO queue (and dilutes it under haircut);
+- an address's earlier history (before the taint arrives) counts too: its clean balance at that
+  moment sits ahead of the taint in a FIFO queue (and dilutes it under haircut);
 - the balance an address held before the first ingested block, when the node told the ingest
   (``eth_opening_balances``, :mod:`chaintrail.ingest.eth.opening`), is a clean slice at the
   front of its queue; ``limits.openings`` counts the followed addresses that had one;
@@ -21,18 +22,19 @@ of the traced asset into or out of the addresses it follows, keeping one pool pe
   slice for the rest and the trace records it as ``opening_unknown`` (the opening balance is
   unknown: not read, or the node could not answer): never an error.
 
-**Frontiers.** Tainted value reaching an address not yet followed is an *arrival*. After each
-replay the stop rules judge all arrival addresses at once (tags, detected exchange deposit
-addresses, hop limit, hub, minimum amount); the ones to follow are added and their transfers
-loaded with **one query per frontier**, then everything is replayed from the start (the replay is
-deterministic and taint only grows, so the last replay is the answer). Endpoints (attributed
+**Frontiers.** Tainted value reaching an address not yet followed is an *arrival*. The stop
+rules judge arrival addresses in batches as the pass goes (tags, detected exchange deposit
+addresses, hop limit, hub, minimum amount); the ones to follow are followed from their first
+tainted arrival, their transfers loaded with **one query per round** of new addresses. At the end
+the rules judge every address reached and not followed on all its arrivals together; should that
+verdict follow more addresses, another pass does (``limits.passes``). Endpoints (attributed
 addresses, detected deposit addresses reported with their hot wallet) and stopped branches are
 not followed; what followed addresses still hold at the end of the store is ``unspent``.
 
 The accounting ``endpoints + unspent + fees + stopped == source amount`` is checked to the unit
 (:class:`~chaintrail.errors.TraceInvariantError` otherwise). The budget counts followed
-addresses; when it runs out the trace ends with ``BUDGET_EXHAUSTED`` and the value still moving
-is ``stopped`` with reason ``budget``.
+addresses in chain order of the taint's arrival; when it runs out the trace ends with
+``BUDGET_EXHAUSTED`` and the value still moving is ``stopped`` with reason ``budget``.
 
 **Freeze status.** Given a node (``eth_url``), a token trace's remaining balances get the
 issuer's blacklist state and ``balanceOf`` (:mod:`chaintrail.trace.account_freeze`): contract
@@ -43,7 +45,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from chaintrail.errors import (
@@ -54,8 +56,16 @@ from chaintrail.errors import (
     TransferNotFoundError,
     UnknownAssetError,
 )
+from chaintrail.trace.account_engine import (
+    LAST,
+    ZERO_ADDRESS,
+    AccountEngine,
+    Arrival,
+    no_cyclic_gc,
+    trace_key,
+)
 from chaintrail.trace.account_freeze import check_freeze
-from chaintrail.trace.account_pools import AccountPolicy, Pool, account_policy
+from chaintrail.trace.account_pools import AccountPolicy, account_policy
 from chaintrail.trace.account_result import (
     AccountFlow,
     AccountTrace,
@@ -64,7 +74,7 @@ from chaintrail.trace.account_result import (
     OpeningShortfall,
     Transfer,
 )
-from chaintrail.trace.policies import Slice, TracePolicy
+from chaintrail.trace.policies import TracePolicy
 from chaintrail.trace.result import TraceStatus
 from chaintrail.trace.sources import Window
 from chaintrail.trace.stops import Attribution, Candidate, Hit, Stop
@@ -85,12 +95,10 @@ __all__ = [
 
 #: Addresses an account trace may follow before it stops with ``BUDGET_EXHAUSTED``.
 DEFAULT_ACCOUNT_BUDGET = 10_000
-ZERO_ADDRESS = "0x" + "0" * 40
 _NATIVE = {"eth": "ETH"}
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HASH = re.compile(r"^(0x[0-9a-fA-F]{64})(?::(.*))?$")
 _TRACE = re.compile(r"^\d+(?:[,.]\d+)*$")
-_LAST = 2**31 - 1  # order of block rewards: after every transaction of their block
 
 
 def _network(chain: str) -> str:
@@ -137,13 +145,6 @@ def resolve_asset(con: duckdb.DuckDBPyConnection, text: str, *, chain: str = "et
 # --- transfers from the store ------------------------------------------------------------------
 
 
-def _trace_key(trace_address: str | None) -> tuple[str, tuple[int, ...]]:
-    if not trace_address:
-        return "-", ()
-    parts = tuple(int(p) for p in trace_address.replace(".", ",").split(","))
-    return ",".join(str(p) for p in parts), parts
-
-
 def _transfers(
     con: duckdb.DuckDBPyConnection, asset: Asset, where: str, params: dict[str, Any]
 ) -> list[Transfer]:
@@ -154,7 +155,7 @@ def _transfers(
     if asset.native:
         rows = con.execute(
             f"""select * from (
-                  select n.block_number, coalesce(n.transaction_index, {_LAST}) as txi,
+                  select n.block_number, coalesce(n.transaction_index, {LAST}) as txi,
                          n.trace_address, n.transaction_hash, n.from_address, n.to_address,
                          n.value, b.time, false as is_fee, b.number as height
                   from native_transfers n
@@ -175,7 +176,7 @@ def _transfers(
                 out.append(Transfer((int(block), int(txi), 0, ()), txh, "fee", frm, None,
                                     int(value), int(block), when, True))  # fmt: skip
                 continue
-            index, sub = _trace_key(trace)
+            index, sub = trace_key(trace)
             out.append(Transfer((int(block), int(txi), 1, sub), txh, index, frm, to, int(value),
                                 int(block), when))  # fmt: skip
         return out
@@ -194,23 +195,6 @@ def _transfers(
         out.append(Transfer((int(block), int(txi), 1, (int(log_index),)), txh, str(log_index),
                             frm, to, int(value), int(block), when))  # fmt: skip
     return out
-
-
-def _openings(
-    con: duckdb.DuckDBPyConnection, asset: Asset, addresses: Sequence[str]
-) -> dict[str, int]:
-    """Known, non-zero opening balances of ``addresses`` in the asset, read at the state before
-    the store's first block (rows read for another block are stale and not used)."""
-    rows = con.execute(
-        """select address, balance from eth_opening_balances
-           where chain = $c and asset = $asset and status = 'known'
-             and address in (select unnest($a::VARCHAR[]))
-             and block_number = (select greatest(min(number) - 1, 0) from eth_blocks
-                                 where chain = $c)""",
-        {"c": asset.chain, "asset": "native" if asset.native else asset.address,
-         "a": list(addresses)},
-    ).fetchall()  # fmt: skip
-    return {str(a): int(b) for a, b in rows if int(b) > 0}
 
 
 def _sort_key(t: Transfer) -> tuple[Any, ...]:
@@ -243,7 +227,7 @@ def resolve_sources(
                         "Give the trace address as numbers separated by commas (0,1) or - for "
                         "the transaction's own value.",
                     )
-                index = _trace_key(index if index != "-" else None)[0]
+                index = trace_key(index if index != "-" else None)[0]
             elif not index.isdigit():
                 raise InvalidTraceOptionError(
                     f"invalid log index {index!r} in {item!r}",
@@ -314,6 +298,7 @@ class _AccountContext:
         self.asset = asset
         self.own = set(own)
         self._attr: dict[tuple[str, tuple[str, ...]], Attribution | None] = {}
+        self._counterparties: dict[str, int] = {}
         self.hot_wallets: dict[str, str] = {}
 
     def is_own(self, address: str) -> bool:
@@ -367,6 +352,14 @@ class _AccountContext:
                 self._attr[(address, cats)] = None if found is None else found[1]
 
     def counterparties(self, addresses: Sequence[str]) -> dict[str, int]:
+        """Distinct counterparties in the traced asset (asked once per address per trace)."""
+        ask = [a for a in dict.fromkeys(addresses) if a not in self._counterparties]
+        if ask:
+            self._counterparties.update(dict.fromkeys(ask, 0))
+            self._counterparties.update(self._count(ask))
+        return {a: n for a in addresses if (n := self._counterparties[a])}
+
+    def _count(self, addresses: list[str]) -> dict[str, int]:
         if self.asset.native:
             table, extra = "native_transfers", "coalesce(status, 1) = 1 and value > 0"
         else:
@@ -395,104 +388,7 @@ class _AccountContext:
         return {str(r[0]): int(r[1]) for r in rows}
 
 
-# --- the engine --------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Arrival:
-    transfer: Transfer
-    slices: list[Slice]
-    hop: int
-
-    @property
-    def taint(self) -> int:
-        return sum(s.amount for s in self.slices if s.label is not None)
-
-
-@dataclass(slots=True)
-class _Replay:
-    """One replay of the followed addresses' transfers in chain order."""
-
-    pools: dict[str, Pool]
-    hops: dict[str, int] = field(default_factory=dict)
-    arrivals: dict[str, list[_Arrival]] = field(default_factory=dict)
-    fees: int = 0
-    fees_by_source: dict[str, int] = field(default_factory=dict)
-    shortfalls: list[OpeningShortfall] = field(default_factory=list)
-    own: dict[str, int] = field(default_factory=dict)
-
-
-def _by_label(slices: Iterable[Slice]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for s in slices:
-        if s.label is not None and s.amount:
-            out[s.label] = out.get(s.label, 0) + s.amount
-    return out
-
-
-class _Engine:
-    def __init__(
-        self, con: duckdb.DuckDBPyConnection, asset: Asset, policy: AccountPolicy,
-        sources: list[Transfer],
-    ) -> None:  # fmt: skip
-        self.con = con
-        self.asset = asset
-        self.policy = policy
-        self.sources = {t.label: t for t in sources}
-        self.events: dict[tuple[Any, ...], Transfer] = {}
-        for t in sources:
-            self.events[(*_sort_key(t), t.index)] = t
-        self.followed: list[str] = []
-        self.openings: dict[str, int] = {}
-
-    def follow(self, addresses: Sequence[str]) -> None:
-        """Follow these addresses: load all their transfers, and their known opening balances,
-        in one query each."""
-        self.followed += addresses
-        self.openings.update(_openings(self.con, self.asset, addresses))
-        where = ("from_address in (select unnest($a::VARCHAR[])) "
-                 "or to_address in (select unnest($a::VARCHAR[]))")  # fmt: skip
-        for t in _transfers(self.con, self.asset, f"({where})", {"a": list(addresses)}):
-            self.events[(*_sort_key(t), t.index)] = t
-
-    def replay(self) -> _Replay:
-        r = _Replay({a: self.policy.pool() for a in self.followed})
-        for a, amount in self.openings.items():
-            r.pools[a].add([Slice(None, amount)])
-        for key in sorted(self.events):
-            ev = self.events[key]
-            sender = ev.from_address
-            pool = r.pools.get(sender) if sender is not None else None
-            if pool is not None:
-                slices, short = pool.take(ev.amount)
-                if short:
-                    assert sender is not None
-                    r.shortfalls.append(OpeningShortfall(sender, short, ev))
-                    slices.append(Slice(None, short))
-            else:
-                slices = [Slice(None, ev.amount)]
-            if ev.is_fee:
-                for label, amount in _by_label(slices).items():
-                    r.fees += amount
-                    r.fees_by_source[label] = r.fees_by_source.get(label, 0) + amount
-                continue
-            hop = r.hops.get(sender or "", 0) + 1
-            if ev.label in self.sources:
-                r.own[ev.label] = sum(s.amount for s in slices if s.label is None)
-                slices = [Slice(ev.label if s.label is None else s.label, s.amount)
-                          for s in slices]  # fmt: skip
-                hop = 0
-            tainted = any(s.label is not None and s.amount for s in slices)
-            to = ev.to_address
-            target = r.pools.get(to) if to is not None else None
-            if target is not None:
-                assert to is not None
-                target.add(slices)
-                if tainted:
-                    r.hops[to] = min(r.hops.get(to, hop), hop)
-            elif tainted:
-                r.arrivals.setdefault(to or ZERO_ADDRESS, []).append(_Arrival(ev, slices, hop))
-        return r
+# --- the trace -------------------------------------------------------------------------------
 
 
 def trace_account(
@@ -539,46 +435,34 @@ def trace_account(
     limit = DEFAULT_ACCOUNT_BUDGET if budget is None else budget
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         raise ValueError(f"budget must be a non-negative integer, not {budget!r}")
-    engine = _Engine(con, the_asset, pol, starts)
     # Tracing from an address: that address never ends its own trace. A transfer source's
     # recipient may (a victim who paid an exchange deposit address directly).
     own = {from_address.strip().lower()} if from_address is not None else set()
     ctx = _AccountContext(con, the_asset, own)
-    status = TraceStatus.COMPLETE
-    rounds = 0
-    while True:
-        rounds += 1
-        replay = engine.replay()
-        hits = _judge(ctx, rule, replay)
-        new = sorted(
-            (a for a, h in hits.items() if h is None),
-            key=lambda a: (min(x.hop for x in replay.arrivals[a]),
-                           _sort_key(replay.arrivals[a][0].transfer)),
-        )  # fmt: skip
-        if not new:
-            break
-        room = limit - len(engine.followed)
-        if room <= 0:
-            status = TraceStatus.BUDGET_EXHAUSTED
-            break
-        engine.follow(new[:room])
-    result = _result(engine, ctx, replay, hits, status, rule, limit, rounds)
+    engine = AccountEngine(con, the_asset, pol, starts, lambda c: rule.evaluate(ctx, c), limit)
+    with no_cyclic_gc():
+        hits = engine.run(lambda arrivals: _judge(ctx, rule, arrivals))
+        status = TraceStatus.BUDGET_EXHAUSTED if engine.exhausted else TraceStatus.COMPLETE
+        result = _result(engine, ctx, hits, status, rule, limit)
+        del engine, hits  # freed now, so the collector does not walk them when it resumes
     if eth_url and not the_asset.native and the_asset.address is not None:
         held = [(b.address, b.amount) for b in result.unspent if b.amount]
         result = replace(result, freeze=check_freeze(eth_url, the_asset.address, held))
     return result
 
 
-def _judge(ctx: _AccountContext, rule: Stop, replay: _Replay) -> dict[str, Hit | None]:
-    """The stop rules' verdict on every address the taint reached but the trace does not follow."""
-    addresses = sorted(replay.arrivals)
+def _judge(
+    ctx: _AccountContext, rule: Stop, arrivals: dict[str, list[Arrival]]
+) -> dict[str, Hit | None]:
+    """The stop rules' verdict on every address the taint reached but the trace does not follow,
+    on all its arrivals together (first transaction, total amount and taint, lowest hop)."""
+    addresses = sorted(arrivals)
     candidates = []
     for a in addresses:
-        arrivals = replay.arrivals[a]
+        found = arrivals[a]
         candidates.append(Candidate(
-            str(arrivals[0].transfer.transaction_hash), -1, a,
-            sum(x.transfer.amount for x in arrivals), sum(x.taint for x in arrivals),
-            min(x.hop for x in arrivals),
+            str(found[0].event[11]), -1, a, sum(x.event[7] for x in found),
+            sum(x.taint for x in found), min(x.hop for x in found),
         ))  # fmt: skip
     hits = rule.evaluate(ctx, candidates) if candidates else []
     out: dict[str, Hit | None] = {}
@@ -587,41 +471,57 @@ def _judge(ctx: _AccountContext, rule: Stop, replay: _Replay) -> dict[str, Hit |
     return out
 
 
+def _by_label(slices: Iterable[tuple[str | None, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for label, amount in slices:
+        if label is not None and amount:
+            out[label] = out.get(label, 0) + amount
+    return out
+
+
 def _result(
-    engine: _Engine, ctx: _AccountContext, replay: _Replay, hits: dict[str, Hit | None],
-    status: TraceStatus, rule: Stop, limit: int, rounds: int,
+    engine: AccountEngine, ctx: _AccountContext, hits: dict[str, Hit | None],
+    status: TraceStatus, rule: Stop, limit: int,
 ) -> AccountTrace:  # fmt: skip
     native = engine.asset.native
+    arrivals = engine.arrivals
+    shortfalls = engine.shortfall_events()
+    transfers = engine.transfers(
+        [x.event for found in arrivals.values() for x in found] + [s[0] for s in shortfalls]
+    )
     endpoints: list[AccountFlow] = []
     stopped: list[AccountFlow] = []
     ends = [a for a, h in hits.items() if h is not None and h.endpoint]
     clusters = ctx.cluster_ids(ends) if ends else {}
-    for a in sorted(replay.arrivals, key=lambda x: _sort_key(replay.arrivals[x][0].transfer)):
+    for a in sorted(arrivals, key=lambda x: arrivals[x][0].event):
         hit = hits[a] if hits[a] is not None else Hit("budget")
         assert hit is not None
-        for x in replay.arrivals[a]:
+        for x in arrivals[a]:
             flow = AccountFlow(
-                "endpoint" if hit.endpoint else "stopped", hit.reason, a, x.transfer, x.taint,
-                x.hop, _by_label(x.slices), native,
+                "endpoint" if hit.endpoint else "stopped", hit.reason, a, transfers[id(x.event)],
+                x.taint, x.hop, _by_label(x.slices), native,
                 attribution=hit.attribution if hit.endpoint else None,
                 cluster_id=clusters.get(a), hot_wallet=ctx.hot_wallets.get(a),
             )  # fmt: skip
             (endpoints if hit.endpoint else stopped).append(flow)
+    followed = engine.followed_in_order()
     unspent = []
-    for a in engine.followed:
-        held = replay.pools[a].tainted()
+    for a in followed:
+        held = engine.pools[a].tainted()
         if held:
-            unspent.append(Balance(a, sum(held.values()), replay.hops.get(a, 0), held))
-    sources = tuple((t, replay.own.get(t.label, t.amount)) for t in engine.sources.values())
+            unspent.append(Balance(a, sum(held.values()), engine.hops.get(a, 0), held))
+    sources = tuple((t, engine.own.get(t.label, t.amount)) for t in engine.sources.values())
     result = AccountTrace(
         asset=engine.asset, policy=engine.policy.name, policy_version=engine.policy.version,
         status=status,
-        limits={"stop": rule.spec, "budget": limit, "followed": len(engine.followed),
-                "rounds": rounds, "openings": len(engine.openings)},
+        limits={"stop": rule.spec, "budget": limit, "followed": len(followed),
+                "rounds": engine.rounds, "passes": engine.passes,
+                "openings": sum(1 for a in followed if a in engine.openings)},
         sources=sources, endpoints=tuple(endpoints), unspent=tuple(unspent),
-        stopped=tuple(stopped), fees=replay.fees, fees_by_source=dict(replay.fees_by_source),
-        opening_unknown=tuple(replay.shortfalls), followed=tuple(engine.followed),
-        hops={a: replay.hops.get(a, 0) for a in engine.followed},
+        stopped=tuple(stopped), fees=engine.fees, fees_by_source=dict(engine.fees_by_source),
+        opening_unknown=tuple(OpeningShortfall(a, short, transfers[id(ev)])
+                              for ev, a, short in shortfalls),
+        followed=tuple(followed), hops={a: engine.hops.get(a, 0) for a in followed},
     )  # fmt: skip
     if result.accounted() != result.source_amount:
         raise TraceInvariantError(
