@@ -36,9 +36,12 @@ Run ``python bench/bench_eth.py [--blocks 2000] [--long 20000] [--transfers 1200
     answers, derived fees and native transfers and opening balances. The ratio is reported
     for the run making the same calls (a receipt per transaction, 100 blocks per batch).
 
-(b) **Trace latency at scale.** Generating 100k+ transfers on Anvil through
-    ``eth_sendTransaction`` takes longer than a benchmark run should, so the history is
-    **synthetic**, written straight into the store tables as ``tests/ethbuilder.py`` does:
+(b) **Trace latency on a dense history.** The taint here spreads through the whole history
+    (every address pays every other), the worst case for the account tracer, which a scam
+    scenario played on a real node does not reach (that one is ``bench_eth_anvil.py``: 100k
+    transfers generated on Anvil and ingested, the laundering path apart from the background).
+    The history is **synthetic**, written straight into the store tables as
+    ``tests/ethbuilder.py`` does:
     ``--transfers`` ERC-20 transfers (seeded random payer and payee among 5,000 addresses,
     100 per block) after one victim payment to a scam address. ``trace_account`` runs FIFO and
     haircut from the victim payment with the default stop rules, without and with known opening

@@ -20,6 +20,8 @@ BENCHES = [
     "bench_trace.py",
     "bench_cases.py",
     "bench_eth.py",
+    "bench_eth_trace.py",
+    "bench_eth_anvil.py",
 ]
 
 
