@@ -13,13 +13,13 @@ addresses, all from ``--seed``. Every transaction must succeed, and the ingested
 checked against what was generated (no reverted transaction, every transfer stored).
 
 **Ingest and entities.** A fresh workspace ingests blocks 0..tip with chaintrail's real path
-(:meth:`EthIngest.node` over :class:`EthRpcClient`, traces ``auto``: Anvil answers
-``debug_traceBlockByNumber``), batches of 10 blocks, raw answers archived, opening balances
-read; then a TagPack naming the three hot wallets (category ``exchange``) is imported and
-``cluster`` runs (deposit-address detection and deposit reuse). Because the ingest waits on
-the node, the node's own time to answer the same requests (without decoding) is measured too,
-and a second ingest with ``--traces parity`` (``trace_block``) must store the same transfers.
-The workspace and the
+(:meth:`EthIngest.node` over :class:`EthRpcClient`, traces ``geth``: Anvil's
+``debug_traceBlockByNumber`` call tracer, what a Geth node offers), batches of 10 blocks, raw
+answers archived, opening balances read; then a TagPack naming the three hot wallets (category
+``exchange``) is imported and ``cluster`` runs (deposit-address detection and deposit reuse).
+Because the ingest waits on the node, the node's own time to answer the same requests (without
+decoding) is measured too, and a second ingest with ``--traces parity`` (``trace_block``, what
+``auto`` picks on Anvil, Erigon or Reth) must store the same transfers. The workspace and the
 scenario's answer key are cached under ``bench/results/eth-anvil/`` (gitignored); later runs
 reuse them without starting Anvil unless ``--rebuild``.
 
@@ -163,7 +163,7 @@ def generate_and_ingest(building: Path, *, transfers: int, victims: int, seed: i
             marks: list[tuple[int, float]] = []
             t = time.perf_counter()
             report = ws.eth_ingest.node(
-                EthNodeSource(client, traces="auto"), start=0,
+                EthNodeSource(client, traces="geth"), start=0,
                 progress=lambda blocks, _rows: marks.append((blocks, time.perf_counter() - t)),
             )  # fmt: skip
             ingest_s = time.perf_counter() - t

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from chaintrail.ingest.eth.node import EthNodeSource, EthRpcClient
+from chaintrail.ingest.eth.node import EthNodeSource, EthRpcClient, RpcError
 from chaintrail.workspace import Workspace
 from tests._cli import run
 
@@ -40,6 +40,7 @@ class EthNode:
         self.methods = methods
         self.fail_next = 0
         self.requests = 0
+        self.max_batch: int | None = None  # larger batches refused whole, as Geth does
         node = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,6 +57,9 @@ class EthNode:
                 single = isinstance(calls, dict)
                 parts = [node.answer(c) for c in ([calls] if single else calls)]
                 out = parts[0] if single else b"[" + b",".join(parts) + b"]"
+                if not single and node.max_batch is not None and len(calls) > node.max_batch:
+                    out = (b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,'
+                           b'"message":"batch too large"}}')  # fmt: skip
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(out)))
@@ -135,9 +139,9 @@ def test_node_without_block_receipts_or_traces(
     assert report["node"] == {
         "url": node.url, "from": BLOCK, "to": BLOCK, "tip": BLOCK,
         "receipts": "eth_getTransactionReceipt", "traces": "unavailable",
-        "traces_reason": "debug_traceBlockByNumber: the method debug_traceBlockByNumber does "
-        "not exist/is not available; trace_block: the method trace_block does not exist/is "
-        "not available", "tokens_unanswered": 1, "retries": 0, "reorgs": [],
+        "traces_reason": "trace_block: the method trace_block does not exist/is not "
+        "available; debug_traceBlockByNumber: the method debug_traceBlockByNumber does not "
+        "exist/is not available", "tokens_unanswered": 1, "retries": 0, "reorgs": [],
     }  # fmt: skip
     assert (report["blocks_added"], report["transactions_added"], report["receipts_added"],
             report["logs_added"], transfers) == (1, 4, 4, 2, 2)  # fmt: skip
@@ -206,3 +210,26 @@ def test_a_tracer_the_node_lacks_is_an_error(
     err = run(capsys, "-w", ws, "ingest", "eth-rpc", "--url", node.url, "--traces", "nope",
               code=2)  # fmt: skip
     assert "nope" in err
+
+
+def test_receipts_asked_one_by_one_in_batches_the_node_accepts(
+    node: EthNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node refusing batches over 3 calls (Geth's limit is 1,000): the block's 4 receipts are
+    asked in batches of at most ``MAX_BATCH_CALLS``, each answer its own provenance row."""
+    from chaintrail.ingest.eth import node as node_module
+
+    node.max_batch = 3
+    monkeypatch.setattr(node_module, "MAX_BATCH_CALLS", 2)
+    with Workspace.create(tmp_path / "ws") as ws, EthRpcClient(node.url) as client:
+        report = ws.eth_ingest.node(EthNodeSource(client), start=BLOCK, stop=BLOCK).to_json()
+        sources = [s for (s,) in ws.con.execute("select source from provenance").fetchall()]
+    assert report["receipts_added"] == 4 and report["transactions_added"] == 4
+    assert sum("eth_getTransactionReceipt" in s for s in sources) == 2
+    monkeypatch.setattr(node_module, "MAX_BATCH_CALLS", 4)
+    with (
+        Workspace.create(tmp_path / "ws2") as ws,
+        EthRpcClient(node.url) as client,
+        pytest.raises(RpcError, match="batch too large"),
+    ):
+        ws.eth_ingest.node(EthNodeSource(client), start=BLOCK, stop=BLOCK)

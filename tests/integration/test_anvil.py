@@ -169,7 +169,7 @@ def ingested(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> di
         cli("-w", str(ws), "init")
         args = ["--from", "0", "--to", str(tip), "--batch", "4", "--json", "--traces", mode]
         report = json.loads(cli("-w", str(ws), "ingest", "eth-rpc", "--url", url, *args))
-        assert report["node"]["traces"] == ("geth" if mode == "auto" else mode)
+        assert report["node"]["traces"] == ("parity" if mode == "auto" else mode)
         assert report["node"]["receipts"] == "eth_getBlockReceipts"
         assert report["rejects_added"] == 0
         out[mode] = ws

@@ -6,11 +6,12 @@ each answer is hashed and archived as it came, and its rows point to that proven
 What a node offers varies, and chaintrail says which path it took:
 
 - receipts: ``eth_getBlockReceipts`` (one call per block) where the node has it, otherwise
-  ``eth_getTransactionReceipt`` per transaction;
+  ``eth_getTransactionReceipt`` per transaction (at most ``MAX_BATCH_CALLS`` per request);
 - token metadata: ``eth_call`` of ``name()``, ``symbol()``, ``decimals()`` for each token seen
   for the first time (unknown, and counted, when the node cannot answer);
 - traces: ``debug_traceBlockByNumber`` with ``callTracer`` (Geth-like) or ``trace_block``
-  (Erigon, Reth); ``auto`` tries both on the first blocks and, when neither answers, goes on
+  (Erigon, Reth); ``auto`` tries both on the first blocks (``trace_block`` first, the cheaper
+  where a node has both; the two give the same transfers) and, when neither answers, goes on
   without internal transfers and reports ``traces: unavailable`` with the node's reason.
 
 Connection errors and HTTP 5xx are retried with exponential backoff; a node that answers with a
@@ -48,6 +49,9 @@ from chaintrail.ingest.eth.writer import SourceInput
 log = logging.getLogger(__name__)
 
 TRACE_MODES = ("auto", "geth", "parity", "off")
+#: Calls per JSON-RPC batch where their number grows with the blocks' transactions (receipts
+#: asked one by one): Geth refuses batches over 1,000 calls, and answers over 25 MB, by default.
+MAX_BATCH_CALLS = 500
 _MAX_PAUSE = 30.0
 #: JSON-RPC "method not found"; nodes also say so in words with other codes.
 _METHOD_NOT_FOUND = -32601
@@ -281,15 +285,17 @@ class EthNodeSource:
                 raise _rpc_error(url, "eth_getBlockReceipts", errors[0])
             self.state.receipts = "eth_getTransactionReceipt"
             log.info("%s has no eth_getBlockReceipts; asking per transaction", url)
-        if not hashes:
-            return []
-        answer = self.client.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-        for h, result, error in zip(hashes, answer.results, answer.errors, strict=True):
-            if error is not None:
-                raise _rpc_error(url, f"eth_getTransactionReceipt {h}", error)
-            if result is None:
-                raise RpcError(url, f"eth_getTransactionReceipt {h}", None, "no receipt")
-        return [(self._receipt_batch(answer.results), answer.source(url))]
+        parts = []
+        for start in range(0, len(hashes), MAX_BATCH_CALLS):
+            chunk = hashes[start : start + MAX_BATCH_CALLS]
+            answer = self.client.batch([("eth_getTransactionReceipt", [h]) for h in chunk])
+            for h, result, error in zip(chunk, answer.results, answer.errors, strict=True):
+                if error is not None:
+                    raise _rpc_error(url, f"eth_getTransactionReceipt {h}", error)
+                if result is None:
+                    raise RpcError(url, f"eth_getTransactionReceipt {h}", None, "no receipt")
+            parts.append((self._receipt_batch(answer.results), answer.source(url)))
+        return parts
 
     @staticmethod
     def _receipt_batch(items: list[Any]) -> EthBatch:
@@ -342,7 +348,9 @@ class EthNodeSource:
     def _traces(self, numbers: Sequence[int]) -> list[tuple[EthBatch, SourceInput]]:
         if self.state.traces in ("off", "unavailable"):
             return []
-        candidates = [self.state.traces] if self.state.traces else ["geth", "parity"]
+        # trace_block first: nodes that have it (Erigon, Reth, Nethermind, Anvil) answer it far
+        # faster than they re-execute a block under callTracer; Geth has only the latter.
+        candidates = [self.state.traces] if self.state.traces else ["parity", "geth"]
         reasons = []
         for tracer in candidates:
             calls = [
