@@ -48,6 +48,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from chaintrail.chains.eth.address import display
 from chaintrail.errors import (
     AmbiguousAssetError,
     InvalidTraceOptionError,
@@ -345,9 +346,12 @@ class _AccountContext:
             found = best.get(address)
             hot = self.hot_wallets.get(address)
             if found is None and hot is not None and "deposit_wallet" in cats:
+                # the exchange is not named by any tag: the label says so (a freeze letter
+                # needs the investigator to identify it from its hot wallet first)
                 self._attr[(address, cats)] = Attribution(
-                    f"deposit address of hot wallet {hot}", "deposit_wallet", "heuristic", 10, hot
-                )
+                    f"unidentified exchange (hot wallet {display(hot)})", "deposit_wallet",
+                    "heuristic", 10, hot,
+                )  # fmt: skip
             else:
                 self._attr[(address, cats)] = None if found is None else found[1]
 
