@@ -61,7 +61,7 @@ test: $(STAMP) $(TOOLS_STAMP) sysdeps
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-## validate: measured error rates (3 Bitcoin and 1 Ethereum scenarios x 5 seeds, ~4 min) -> docs/validation-results.json
+## validate: measured error rates (3 Bitcoin and 1 Ethereum scenarios x 5 seeds, ~6 min) -> docs/validation-results.json
 validate: $(STAMP)
 	$(CT) validate --scenarios baseline,mixed,scam-wave,eth-exchanges --seeds 5 --blocks 144 \
 		-o docs/validation-results.json
