@@ -35,7 +35,8 @@ FLAWS: Final = (
     "unrelated",
 )
 
-_NAMES: Final = {
+#: Pseudonymous victim names per country, as intake forms mask them.
+VICTIM_NAMES: Final = {
     "KR": ("김민*", "이서*", "박지*", "최현*", "정수*"),
     "JP": ("佐藤 *", "鈴木 *", "高橋 *", "田中 *", "伊藤 *"),
     "CN": ("王*", "李*", "张*", "刘*", "陈*"),
@@ -75,8 +76,10 @@ def _btc(sats: int) -> str:
     return f"{whole}.{frac:08d}"
 
 
-def _typo(rng: random.Random, text: str) -> str:
-    i = rng.randrange(len(text))
+def hash_typo(rng: random.Random, text: str, *, start: int = 0) -> str:
+    """One hex digit of ``text`` (from ``start``: past a ``0x``) changed, as when a hash is
+    copied by hand."""
+    i = rng.randrange(start, len(text))
     options = [c for c in "0123456789abcdef" if c != text[i]]
     return text[:i] + rng.choice(options) + text[i + 1 :]
 
@@ -110,7 +113,7 @@ def write_reports(
         name = crimes[s.crime_id].name.split(" #")[0]
         row = [
             reported.isoformat().replace("+00:00", "Z"),
-            rng.choice(_NAMES[country]),
+            rng.choice(VICTIM_NAMES[country]),
             country,
             "BTC",
             "BTC",
@@ -123,7 +126,7 @@ def write_reports(
         r = rng.random()
         flaw = "none"
         if r < 0.1:
-            row[6] = _typo(rng, row[6])
+            row[6] = hash_typo(rng, row[6])
             flaw = "hash_typo"
         elif r < 0.2:
             approx = round(s.amount / 100_000_000 * rng.uniform(0.95, 1.05), 2)
@@ -150,7 +153,7 @@ def write_reports(
         add(
             [
                 seen.isoformat().replace("+00:00", "Z"),
-                rng.choice(_NAMES[country]),
+                rng.choice(VICTIM_NAMES[country]),
                 country,
                 "BTC",
                 "BTC",
@@ -193,4 +196,4 @@ def _sample_plain(
     return found
 
 
-__all__ = ["COLUMNS", "FLAWS", "write_reports"]
+__all__ = ["COLUMNS", "FLAWS", "VICTIM_NAMES", "hash_typo", "write_reports"]

@@ -18,17 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from chaintrail.sim.reports import COLUMNS
+from chaintrail.sim.reports import COLUMNS, VICTIM_NAMES, hash_typo
 
 if TYPE_CHECKING:
     from chaintrail.sim.eth.economy import Economy
 
-_NAMES: Final = {
-    "KR": ("김민*", "이서*", "박지*", "최현*", "정수*"),
-    "JP": ("佐藤 *", "鈴木 *", "高橋 *", "田中 *", "伊藤 *"),
-    "CN": ("王*", "李*", "张*", "刘*", "陈*"),
-    "US": ("J. D.", "M. S.", "A. K.", "R. T.", "L. P."),
-}
 _TEXT: Final = {
     "KR": "코인 투자 리딩방에서 소개받은 플랫폼에 {coin}을(를) 보냈는데 출금이 막혔습니다.",
     "JP": "投資グループで紹介されたプラットフォームに{coin}を送金しましたが、出金できません。",
@@ -44,13 +38,6 @@ _SPELLINGS: Final = {
 
 def _decimal(units: int, places: int) -> str:
     return format(Decimal(units).scaleb(-places), "f")
-
-
-def _typo(rng: random.Random, text: str) -> str:
-    """One hex digit changed, as when a hash is copied by hand."""
-    i = rng.randrange(2, len(text))
-    digit = rng.choice([c for c in "0123456789abcdef" if c != text[i]])
-    return text[:i] + digit + text[i + 1 :]
 
 
 def write_eth_reports(folder: Path, economy: Economy, *, seed: int) -> int:
@@ -79,14 +66,14 @@ def write_eth_reports(folder: Path, economy: Economy, *, seed: int) -> int:
         coin = "이더리움" if native and country == "KR" else ("ETH" if native else "USDT")
         row = [
             datetime.fromtimestamp(when, UTC).isoformat().replace("+00:00", "Z"),
-            rng.choice(_NAMES[country]), country, spelled_chain, spelled_asset,
+            rng.choice(VICTIM_NAMES[country]), country, spelled_chain, spelled_asset,
             _decimal(t.value, places), t.transaction_hash, t.from_address, t.to_address,
             _TEXT[country].format(coin=coin),
         ]  # fmt: skip
         r = rng.random()
         flaw = "none"
         if r < 0.1:
-            row[6] = _typo(rng, row[6])
+            row[6] = hash_typo(rng, row[6], start=2)
             flaw = "hash_typo"
         elif r < 0.2:
             remembered = Decimal(t.value).scaleb(-places) * Decimal(rng.randint(950, 1050)) / 1000
