@@ -37,7 +37,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from chaintrail.settings import Settings
-from chaintrail.validate.scoring import interval, score_clustering, score_endpoints
+from chaintrail.validate.scoring import (
+    interval,
+    score_clustering,
+    score_endpoints,
+)
+from chaintrail.validate.scoring import (
+    interval_text as _cell,
+)
 from chaintrail.validate.triage import adjusted_rand_index
 from chaintrail.workspace import Workspace
 
@@ -355,14 +362,6 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "merchants": sum(r["merchants"] for r in runs),
         "tracing": tracing,
     }  # fmt: skip
-
-
-def _cell(i: dict[str, Any]) -> str:
-    if i["mean"] is None:
-        return "n/a"
-    if i["low"] is None:
-        return f"{i['mean']:.4f}"
-    return f"{i['mean']:.4f} ± {i['high'] - i['mean']:.4f}"
 
 
 def markdown(s: dict[str, Any], runs: list[dict[str, Any]]) -> list[str]:

@@ -39,6 +39,9 @@ from chaintrail.validate.scoring import (
     score_clustering,
     score_coinjoins,
 )
+from chaintrail.validate.scoring import (
+    interval_text as _cell,
+)
 from chaintrail.workspace import Workspace
 
 DEFAULT_SCENARIOS = ("mixed",)
@@ -345,14 +348,6 @@ def tx_views(ws: Workspace) -> Iterable[TxView]:
     for txid in sorted(outs):
         if txid in ins:
             yield TxView(txid, tuple(ins[txid]), tuple(outs[txid]), heights[txid])
-
-
-def _cell(i: dict[str, Any]) -> str:
-    if i["mean"] is None:
-        return "n/a"
-    if i["low"] is None:
-        return f"{i['mean']:.4f}"
-    return f"{i['mean']:.4f} ± {i['high'] - i['mean']:.4f}"
 
 
 def markdown(data: dict[str, Any]) -> str:

@@ -211,6 +211,15 @@ def interval(values: Sequence[float | None]) -> Interval:
     return Interval(mean, mean - half, mean + half, n)
 
 
+def interval_text(i: dict[str, Any]) -> str:
+    """An interval as the results tables print it (``to_json`` form): ``mean ± half-width``."""
+    if i["mean"] is None:
+        return "n/a"
+    if i["low"] is None:
+        return f"{i['mean']:.4f}"
+    return f"{i['mean']:.4f} ± {i['high'] - i['mean']:.4f}"
+
+
 @dataclass(frozen=True, slots=True)
 class EndpointScore:
     """Where a trace put a crime's money, against where the truth's FIFO flows cashed it out.
