@@ -167,14 +167,14 @@ def _eth_address(a: EthAddressRecord) -> None:
         name = a.token["symbol"] or "token of unknown symbol"
         console.print(f"token contract {name} ({a.token['transfers']:,} transfers in the store, "
                       f"decimals {a.token['decimals']})", highlight=False)  # fmt: skip
-    if a.called:
+    if a.called and a.kind != "eoa":
         console.print(f"called by {a.called:,} transactions in the store")
     if a.nft_transfers:
         console.print(f"{a.nft_transfers:,} ERC-721 transfers (token ids, not amounts)")
     if a.cluster_id is not None:
         console.print(f"deposit-reuse cluster {a.cluster_id} ({a.cluster_size:,} addresses)")
     for d in a.deposit_of:
-        asset = d["asset"] if d["asset"] == "ETH" else display(d["asset"])
+        asset = d["symbol"] or display(d["asset"])
         console.print(f"detected exchange deposit address: sweeps {asset} to hot wallet "
                       f"{display(d['hot_wallet'])} ({d['transfers_in']} in, "
                       f"{d['transfers_out']} out)", highlight=False)  # fmt: skip

@@ -228,8 +228,10 @@ class EthView:
         created = self._count("select count(*) from eth_receipts where chain = $c "
                               "and contract_address = $a", a)  # fmt: skip
         kind = "eoa" if sent else "contract" if created or token is not None else "unknown"
+        names = {h.asset: h.symbol for h in holdings}
         deposits = tuple(
-            {"asset": r[0], "hot_wallet": r[1], "received": int(r[2]), "forwarded": int(r[3]),
+            {"asset": r[0], "symbol": names.get(r[0]), "hot_wallet": r[1],
+             "received": int(r[2]), "forwarded": int(r[3]),
              "transfers_in": int(r[4]), "transfers_out": int(r[5]), "first_block": int(r[6]),
              "last_block": int(r[7]), "hot_wallet_tagged": bool(r[8])}
             for r in self.con.execute(
