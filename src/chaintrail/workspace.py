@@ -320,12 +320,26 @@ class Workspace:
         policy: TracePolicy | None = None,
         stop: Stop | None = None,
         budget: int | None = None,
+        offline: bool = False,
+        esplora_url: str | None = None,
     ) -> BackwardTrace:
         """Trace outputs (``TXID:VOUT``) backward to their origins (see
-        :func:`chaintrail.trace.backward.trace_back`)."""
+        :func:`chaintrail.trace.backward.trace_back`).
+
+        Creating transactions missing from the store are fetched from ``esplora_url``
+        (default: the ``esplora_url`` setting) unless ``offline``; fetching needs ``write=True``.
+        """
         from chaintrail.trace.backward import trace_back
 
-        return trace_back(self, target, policy=policy, stop=stop, budget=budget)
+        url = esplora_url or self.settings.esplora_url
+        if offline or not url:
+            return trace_back(self, target, policy=policy, stop=stop, budget=budget,
+                              offline=offline)  # fmt: skip
+        from chaintrail.ingest.sources.esplora import open_trace_fetcher
+
+        with open_trace_fetcher(self, url) as fetcher:
+            return trace_back(self, target, policy=policy, stop=stop, budget=budget,
+                              fetcher=fetcher)  # fmt: skip
 
     def received(
         self,
@@ -363,14 +377,28 @@ class Workspace:
         since: str | int | None = None,
         until: str | int | None = None,
         limit: int = 10,
+        offline: bool = False,
+        esplora_url: str | None = None,
     ) -> PathSearch:
         """Shortest transaction paths between two addresses or ``cluster:ID`` (see
-        :func:`chaintrail.trace.paths.find_paths`)."""
+        :func:`chaintrail.trace.paths.find_paths`).
+
+        Spends and creating transactions missing from the store are fetched from
+        ``esplora_url`` (default: the setting) unless ``offline``; fetching needs ``write=True``.
+        """
         from chaintrail.trace.paths import find_paths
         from chaintrail.trace.sources import Window
 
         window = Window.parse(since, until)
-        return find_paths(self, source, target, max_hops=max_hops, window=window, limit=limit)
+        url = esplora_url or self.settings.esplora_url
+        if offline or not url:
+            return find_paths(self, source, target, max_hops=max_hops, window=window,
+                              limit=limit, offline=offline)  # fmt: skip
+        from chaintrail.ingest.sources.esplora import open_trace_fetcher
+
+        with open_trace_fetcher(self, url) as fetcher:
+            return find_paths(self, source, target, max_hops=max_hops, window=window,
+                              limit=limit, fetcher=fetcher)  # fmt: skip
 
     def export(
         self,

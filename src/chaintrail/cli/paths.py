@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from chaintrail.cli._common import btc, console, open_workspace, print_json
+from chaintrail.settings import Settings
 from chaintrail.trace import PathSearch
 
 
@@ -23,12 +24,27 @@ def paths(
         None, "--until", help="Only spends in blocks up to this height, date or date-time."
     ),
     limit: int = typer.Option(10, "--limit", help="Most paths to list."),
+    offline: bool = typer.Option(
+        False,
+        "--offline",
+        help="Never fetch spends or creating transactions missing from the store from an "
+        "Esplora server.",
+    ),
+    esplora_url: str = typer.Option(
+        None,
+        "--esplora-url",
+        help="Esplora REST API to fetch the missing middle of a path from "
+        "[default: the esplora_url setting].",
+        show_default=False,
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Find the shortest chains of transactions from one address (or cluster) to another."""
-    with open_workspace(ctx) as ws:
+    # fetched transactions are stored: a search that may fetch opens the store for writing
+    fetching = not offline and bool(esplora_url or Settings.from_env().esplora_url)
+    with open_workspace(ctx, write=fetching) as ws:
         result = ws.paths(source, target, max_hops=max_hops, since=since, until=until,
-                          limit=limit)  # fmt: skip
+                          limit=limit, offline=offline, esplora_url=esplora_url)  # fmt: skip
     if json_out:
         print_json(result.to_json())
     else:

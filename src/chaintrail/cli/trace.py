@@ -65,13 +65,14 @@ def trace(
     offline: bool = typer.Option(
         False,
         "--offline",
-        help="Never fetch spends missing from the store from an Esplora server; an output with "
-        "no spend in the store then stops as data_end (its spend cannot be told).",
+        help="Never fetch spends (forward) or creating transactions (backward) missing from "
+        "the store from an Esplora server; such an output then stops as data_end.",
     ),
     esplora_url: str = typer.Option(
         None,
         "--esplora-url",
-        help="Esplora REST API to fetch missing spends from [default: the esplora_url setting].",
+        help="Esplora REST API to fetch missing spends or creating transactions from "
+        "[default: the esplora_url setting].",
         show_default=False,
     ),
     output: Path = typer.Option(None, "-o", "--output", help="Also write the JSON to this file."),
@@ -132,17 +133,17 @@ def trace(
         )  # fmt: skip
         return
     pol = policy(policy_name)
-    # Fetched transactions are stored: a forward trace, or an address's history, that may be
-    # fetched from a server opens the store for writing.
-    fetching = (direction == "forward" or from_address is not None) and not offline
-    fetching = fetching and bool(esplora_url or Settings.from_env().esplora_url)
+    # Fetched transactions are stored: a trace that may fetch from a server opens the store
+    # for writing.
+    fetching = not offline and bool(esplora_url or Settings.from_env().esplora_url)
     with open_workspace(ctx, write=fetching) as ws:
         if not starts:
             starts = ws.received(address=from_address, cluster=from_cluster, since=since,
                                  until=until, offline=offline, esplora_url=esplora_url)  # fmt: skip
         result: Trace | BackwardTrace
         if direction == "backward":
-            result = ws.trace_back(starts, policy=pol, stop=stop, budget=budget)
+            result = ws.trace_back(starts, policy=pol, stop=stop, budget=budget,
+                                   offline=offline, esplora_url=esplora_url)  # fmt: skip
         else:
             result = ws.trace(starts, policy=pol, stop=stop, budget=budget, offline=offline,
                               esplora_url=esplora_url)  # fmt: skip

@@ -29,16 +29,29 @@ batched SQL per frontier. A traced coin ends as an **origin** — created by a c
 ``data_end`` (its creating transaction, or one of that transaction's inputs, is not in the store)
 or ``budget``. Conservation: origins + stopped = traced amount, to the satoshi, checked per step
 and for the whole trace (TraceInvariantError otherwise).
+
+**On-demand fetching.** A partial store ends branches early: the transaction creating a traced
+coin (or the transactions creating its inputs) may simply not be stored. With a
+:class:`CreatorFetcher` (an Esplora server, see :mod:`chaintrail.ingest.sources.esplora`) each
+classification round first fetches, in one call, every creating transaction its coins lack —
+and, for a stored creator with inputs of unknown value, the transactions those inputs spend,
+which resolves them — then classifies as if the store had held them all, so the result is the
+whole store's. Targets whose transaction is not stored are fetched the same way before the
+trace starts. Each txid is asked once per trace: what the server cannot give (unknown,
+unconfirmed, the server down) stays ``data_end``. Since a coin's creator is placed in chain
+order only once it is stored, no transaction is inverted while a coin with an unknown creator
+waits to be classified (that creator could come later in the chain than the transaction).
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chaintrail.errors import (
     InvalidOutPointError,
@@ -60,7 +73,7 @@ from chaintrail.trace.stops import Candidate, Hit, Stop
 if TYPE_CHECKING:
     from chaintrail.workspace import Workspace
 
-__all__ = ["BackwardTrace", "Interval", "back_split", "trace_back"]
+__all__ = ["BackwardTrace", "CreatorFetcher", "Interval", "back_split", "trace_back"]
 
 #: A range ``[start, end)`` of a coin's value, in the coin's own slice order.
 Interval = tuple[int, int]
@@ -70,6 +83,19 @@ Portion = dict[str, list[Interval]]
 _BEST = "join blocks b on b.hash = {t}.block_hash and b.in_best_chain"
 _STREAMS = ("fifo", "lifo", "tiho")
 _SUPPORTED = ("fifo", "lifo", "tiho", "haircut", "poison")
+_TARGET_TXID = re.compile(r"^\s*([0-9a-fA-F]{64}):")
+
+
+class CreatorFetcher(Protocol):
+    """Where a backward trace gets the creating transactions the store lacks."""
+
+    def fetch(self, txids: Sequence[str]) -> None:
+        """Store these confirmed transactions (those it cannot are left out)."""
+        ...
+
+    def limits(self) -> dict[str, object]:
+        """What fetching did, for the trace's ``limits``."""
+        ...
 
 
 # --- the inverse of one transaction ------------------------------------------------------------
@@ -301,8 +327,20 @@ class _Tx:
 
 
 class _Backward:
-    def __init__(self, ws: Workspace, policy: TracePolicy, stop: Stop, budget: int) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        policy: TracePolicy,
+        stop: Stop,
+        budget: int,
+        fetcher: CreatorFetcher | None = None,
+    ) -> None:
         self.con = ws.con
+        self.fetcher = fetcher
+        #: Txids asked of the fetcher once already (never asked again in this trace).
+        self.asked: set[str] = set()
+        #: A pending coin's creator is not stored yet (see :meth:`ready`).
+        self.pending_unknown = False
         self.policy = policy
         self.conserves = policy.conserves
         self.stop = stop
@@ -403,9 +441,34 @@ class _Backward:
             if tx is not None:
                 tx.outputs.append((int(vout), int(value), address))
 
+    def fetch_missing(self, coins: Sequence[_Coin]) -> None:
+        """One fetch for what these coins' creators lack (see the module docstring)."""
+        if self.fetcher is None:
+            return
+        want: list[str] = []
+        stale: list[str] = []
+        for c in coins:
+            creator = self.txs.get(c.txid)
+            if creator is None:
+                want.append(c.txid)
+            elif not creator.complete:
+                spent = [i.spent_txid for i in creator.inputs if i.value is None and i.spent_txid]
+                want += spent
+                stale.append(creator.txid)
+        todo = sorted({t for t in want if t not in self.asked})
+        if not todo:
+            return
+        self.asked.update(todo)
+        self.fetcher.fetch(todo)
+        for txid in stale:  # their inputs may be resolved now
+            self.txs.pop(txid, None)
+        self.load_txs(c.txid for c in coins)
+
     def classify(self, ctx: _StoreContext) -> None:
         coins, self.pending, self.pending_latest = self.pending, [], None
+        self.pending_unknown = False
         self.load_txs(c.txid for c in coins)
+        self.fetch_missing(coins)
         ctx.prefetch([c.address for c in coins if c.address])
         candidates = []
         for c in coins:
@@ -443,7 +506,10 @@ class _Backward:
                     heapq.heappush(self.heap, ((-creator.pos[0], -creator.pos[1]), creator.txid))
 
     def ready(self, tx: _Tx) -> bool:
-        """No coin still to classify can be created by ``tx`` or a later transaction."""
+        """No coin still to classify can be created by ``tx`` or a later transaction (a coin
+        whose creator is not stored yet may be, once it is fetched)."""
+        if self.pending_unknown:
+            return False
         return self.pending_latest is None or self.pending_latest < tx.pos
 
     def split(self, tx: _Tx) -> None:
@@ -467,6 +533,8 @@ class _Backward:
             coin = _Coin(i.spent_txid, i.spent_vout, ins[n], i.address, hop, portion,
                          i.creator_pos)  # fmt: skip
             self.pending.append(coin)
+            if coin.creator_pos is None and self.fetcher is not None:
+                self.pending_unknown = True
             if coin.creator_pos is not None and (
                 self.pending_latest is None or coin.creator_pos > self.pending_latest
             ):
@@ -515,6 +583,8 @@ def trace_back(
     policy: TracePolicy | None = None,
     stop: Stop | None = None,
     budget: int | None = None,
+    fetcher: CreatorFetcher | None = None,
+    offline: bool = False,
 ) -> BackwardTrace:
     """Trace the value of ``target`` outputs (``TXID:VOUT``, pairs or objects with
     ``txid``/``vout``) backward to where it came from.
@@ -523,10 +593,16 @@ def trace_back(
     (coinbase always ends a branch), ``budget`` to 100,000 transactions inverted. Raises
     InvalidOutPointError / OutPointNotFoundError for a bad target, TraceInvariantError when
     amounts do not add up.
+
+    ``fetcher`` fetches creating transactions (and targets' transactions) the store lacks;
+    ``offline=True`` forbids that. ``limits["fetch"]`` says what fetching did.
     """
     items: list[object] = [target] if isinstance(target, str) else list(target)
     if not items:
         raise InvalidOutPointError("")
+    use = None if offline else fetcher
+    if use is not None:
+        _fetch_targets(ws, use, items)
     points = resolve_sources(ws.con, items)
     pol = policy if policy is not None else Fifo()
     if pol.name not in _SUPPORTED:
@@ -535,7 +611,7 @@ def trace_back(
     steps = DEFAULT_BUDGET if budget is None else budget
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"budget must be a non-negative integer, not {budget!r}")
-    engine = _Backward(ws, pol, rule, steps)
+    engine = _Backward(ws, pol, rule, steps, use)
     targets = engine.load_targets(points)
     ctx = _StoreContext(ws.con, [t.address for t in targets if t.address])
     status = engine.run(ctx)
@@ -543,7 +619,12 @@ def trace_back(
         policy=pol.name,
         policy_version=pol.version,
         status=status,
-        limits={"stop": rule.spec, "budget": steps, "clusters": ctx.clusters_built},
+        limits={
+            "stop": rule.spec,
+            "budget": steps,
+            "clusters": ctx.clusters_built,
+            "fetch": use.limits() if use is not None else {"enabled": False, "offline": offline},
+        },
         targets=tuple(targets),
         steps=tuple(engine.steps),
         origins=tuple(engine.origins),
@@ -558,3 +639,31 @@ def trace_back(
             f"{result.target_amount:,}",
         )
     return result
+
+
+def _fetch_targets(ws: Workspace, fetcher: CreatorFetcher, items: Sequence[object]) -> None:
+    """Fetch the transactions of ``TXID:...`` targets that the store does not hold."""
+    txids: set[str] = set()
+    for item in items:
+        m = _TARGET_TXID.match(item) if isinstance(item, str) else None
+        if m is not None:
+            txids.add(m.group(1).lower())
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            txids.add(item[0].lower())
+        else:
+            txid = getattr(item, "txid", None)
+            if isinstance(txid, str):
+                txids.add(txid.lower())
+    if not txids:
+        return
+    stored = {
+        str(r[0])
+        for r in ws.con.execute(
+            f"""select t.txid from transactions t {_BEST.format(t="t")}
+                where t.txid in (select unnest($t::VARCHAR[]))""",
+            {"t": sorted(txids)},
+        ).fetchall()
+    }
+    missing = sorted(txids - stored)
+    if missing:
+        fetcher.fetch(missing)

@@ -13,6 +13,15 @@ whole frontier, so it finds the smallest ``k`` up to ``max_hops`` without explor
 ``max_hops`` neighbourhood of either side; it returns the paths of that length, at most ``limit``
 of them, in a deterministic order (by the outpoints along the path). ``budget`` bounds the
 outputs visited; when it runs out the search ends with status ``BUDGET_EXHAUSTED`` and says so.
+
+**On-demand fetching.** On a partial store the middle of a path may be missing. With a
+:class:`~chaintrail.trace.engine.SpendFetcher` (an Esplora server) each layer fetches what it
+lacks before its query, in one round: the forward side asks the server for the spenders of the
+frontier outputs with no spender in the store and fetches them; the backward side fetches the
+frontier's creating transactions the store lacks. Each output and transaction is asked once per
+search, and only for the frontier the search expands anyway, so fetching stays within the hop
+limit and the budget. The outputs paying FROM and TO are those in the store when the search
+starts (fetch their history first to search from all of them).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from chaintrail.trace.result import TraceStatus
 from chaintrail.trace.sources import Window, received
 
 if TYPE_CHECKING:
+    from chaintrail.trace.engine import SpendFetcher
     from chaintrail.workspace import Workspace
 
 __all__ = ["DEFAULT_PATH_BUDGET", "PathHop", "PathSearch", "TxPath", "find_paths", "parse_party"]
@@ -109,11 +119,14 @@ def find_paths(
     window: Window | None = None,
     limit: int = 10,
     budget: int = DEFAULT_PATH_BUDGET,
+    fetcher: SpendFetcher | None = None,
+    offline: bool = False,
 ) -> PathSearch:
     """The shortest paths from ``source`` to ``target`` (addresses or ``cluster:ID``).
 
     Raises NoPaymentsError when ``source`` received nothing (up to the window's end) and
-    InvalidTraceOptionError for a bad party or a limit below 1.
+    InvalidTraceOptionError for a bad party or a limit below 1. ``fetcher`` fetches the
+    spends and creating transactions the store lacks (not with ``offline=True``).
     """
     for name, value in (("--max-hops", max_hops), ("--limit", limit), ("budget", budget)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -125,13 +138,15 @@ def find_paths(
     starts = received(ws, address=address, cluster=cluster, window=upto, own_change=True)
     to_address, to_cluster = parse_party(target)
     goals = received(ws, address=to_address, cluster=to_cluster, own_change=True)
-    search = _Search(ws, win)
+    use = None if offline else fetcher
+    search = _Search(ws, win, use)
     status, meets = search.run([_split(o) for o in starts], [_split(o) for o in goals],
                                max_hops, budget)  # fmt: skip
     paths = search.paths(meets, limit)
     return PathSearch(
         source, target, status,
-        {"max_hops": max_hops, "limit": limit, "budget": budget, "window": win.to_json()},
+        {"max_hops": max_hops, "limit": limit, "budget": budget, "window": win.to_json(),
+         "fetch": use.limits() if use is not None else {"enabled": False, "offline": offline}},
         len(paths[0].hops) if paths else None, tuple(paths), search.visited,
     )  # fmt: skip
 
@@ -141,8 +156,12 @@ class _Search:
     outputs, backward along creating transactions' inputs from the goal outputs, always
     expanding the smaller frontier by one whole layer (one SQL query)."""
 
-    def __init__(self, ws: Workspace, window: Window) -> None:
+    def __init__(self, ws: Workspace, window: Window, fetcher: SpendFetcher | None) -> None:
         self.con = ws.con
+        self.fetcher = fetcher
+        #: Outputs whose spender, and txids, asked of the fetcher already.
+        self.asked_spends: set[_Out] = set()
+        self.asked_txs: set[str] = set()
         self.cond, self.params = window.sql("b")
         self.fwd: dict[_Out, list[_Out]] = {}  # node -> predecessors (forward side)
         self.bwd: dict[_Out, list[_Out]] = {}  # node -> successors (backward side)
@@ -197,7 +216,42 @@ class _Search:
             depth[node] = d
         return sorted(layer)
 
+    def _stored(self, txids: list[str]) -> set[str]:
+        rows = self.con.execute(
+            """select t.txid from transactions t
+               join blocks b on b.hash = t.block_hash and b.in_best_chain
+               where t.txid in (select unnest($t::VARCHAR[]))""",
+            {"t": txids},
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def _fetch(self, txids: list[str]) -> None:
+        todo = sorted({t for t in txids if t not in self.asked_txs})
+        if todo and self.fetcher is not None:
+            self.asked_txs.update(todo)
+            self.fetcher.fetch(todo)
+
+    def _fetch_spenders(self, frontier: list[_Out]) -> None:
+        """Spenders of frontier outputs with none in the store (whatever the window)."""
+        ask = [o for o in frontier if o not in self.asked_spends]
+        if self.fetcher is None or not ask:
+            return
+        self.asked_spends.update(ask)
+        rows = self.con.execute(
+            """with f as (select unnest($t::VARCHAR[]) as t, unnest($v::BIGINT[]) as v)
+               select distinct i.spent_txid, i.spent_vout
+               from f join inputs i on i.spent_txid = f.t and i.spent_vout = f.v
+               join blocks b on b.hash = i.block_hash and b.in_best_chain""",
+            {"t": [t for t, _ in ask], "v": [v for _, v in ask]},
+        ).fetchall()
+        spent = {(str(r[0]), int(r[1])) for r in rows}
+        missing = [o for o in ask if o not in spent]
+        if missing:
+            answers = self.fetcher.spenders(missing)
+            self._fetch([t for t in answers.values() if t is not None])
+
     def _forward(self, frontier: list[_Out]) -> list[tuple[_Out, _Out]]:
+        self._fetch_spenders(frontier)
         rows = self.con.execute(
             f"""with f as (select unnest($t::VARCHAR[]) as t, unnest($v::BIGINT[]) as v)
                 select i.spent_txid, i.spent_vout, o.txid, o.vout
@@ -213,6 +267,9 @@ class _Search:
         by_tx: dict[str, list[_Out]] = {}
         for node in frontier:
             by_tx.setdefault(node[0], []).append(node)
+        if self.fetcher is not None:
+            stored = self._stored(sorted(by_tx))
+            self._fetch([t for t in by_tx if t not in stored])
         rows = self.con.execute(
             f"""select i.txid, i.spent_txid, i.spent_vout from inputs i
                 join blocks b on b.hash = i.block_hash and b.in_best_chain
