@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from chaintrail.tags.service import TagService
     from chaintrail.trace.account_result import AccountTrace
     from chaintrail.trace.backward import BackwardTrace
+    from chaintrail.trace.engine import TraceLookups
     from chaintrail.trace.paths import PathSearch
     from chaintrail.trace.policies import TracePolicy
     from chaintrail.trace.result import Trace
@@ -266,11 +267,14 @@ class Workspace:
         budget: int | None = None,
         offline: bool = False,
         esplora_url: str | None = None,
+        lookups: TraceLookups | None = None,
     ) -> Trace:
         """Trace outpoints (``TXID:VOUT``) forward (see :func:`chaintrail.trace.engine.trace`).
 
         Spends missing from the store are fetched from ``esplora_url`` (default: the
         ``esplora_url`` setting) unless ``offline``; fetching needs ``write=True``.
+        ``lookups`` (:class:`~chaintrail.trace.engine.TraceLookups`) shares store lookups
+        between the traces of one run.
         """
         from chaintrail.trace.engine import trace
 
@@ -282,12 +286,15 @@ class Workspace:
             outside = None if offline else SpentOutside.for_store(self.con)
             return trace(
                 self, start, policy=policy, stop=stop, budget=budget, offline=offline,
-                fetcher=outside,
+                fetcher=outside, lookups=lookups,
             )  # fmt: skip
         from chaintrail.ingest.sources.esplora import open_trace_fetcher
 
         with open_trace_fetcher(self, url) as fetcher:
-            return trace(self, start, policy=policy, stop=stop, budget=budget, fetcher=fetcher)
+            return trace(
+                self, start, policy=policy, stop=stop, budget=budget, fetcher=fetcher,
+                lookups=lookups,
+            )  # fmt: skip
 
     def trace_account(
         self,

@@ -26,6 +26,7 @@ from chaintrail.trace.policies import Fifo
 from chaintrail.trace.stops import Stop
 
 if TYPE_CHECKING:
+    from chaintrail.trace.engine import TraceLookups
     from chaintrail.workspace import Workspace
 
 #: How many hops after the victims' payments funds may meet to join two schemes.
@@ -198,14 +199,16 @@ def convergence_stop(hops: int = DEFAULT_CONVERGENCE_HOPS) -> Stop:
     return Stop.hops(hops) | Stop.at_tag() | Stop.hub() | Stop.coinjoin()
 
 
-def trace_reach(ws: Workspace, *, hops: int = DEFAULT_CONVERGENCE_HOPS) -> Reach:
+def trace_reach(
+    ws: Workspace, *, hops: int = DEFAULT_CONVERGENCE_HOPS, lookups: TraceLookups | None = None
+) -> Reach:
     """A :data:`Reach` tracing with FIFO and :func:`convergence_stop` in ``ws`` (offline: only
-    what the store holds)."""
+    what the store holds); ``lookups`` shares the store's answers with the run's other traces."""
     stop = convergence_stop(hops)
 
     def reach(sources: Sequence[str]) -> dict[str, int]:
         trace = ws.trace(list(sources), policy=Fifo(), stop=stop, budget=CONVERGENCE_BUDGET,
-                         offline=True)  # fmt: skip
+                         offline=True, lookups=lookups)  # fmt: skip
         out: dict[str, int] = {}
         for step in trace.steps:
             out.setdefault(step.txid, step.hop)

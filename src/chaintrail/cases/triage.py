@@ -44,7 +44,7 @@ from chaintrail.cases.grouping import (
 )
 from chaintrail.cases.model import Report, Verification
 from chaintrail.trace.account_result import AccountTrace, Asset
-from chaintrail.trace.engine import default_stop
+from chaintrail.trace.engine import TraceLookups, default_stop
 from chaintrail.trace.policies import Fifo, TracePolicy
 from chaintrail.trace.result import Trace
 from chaintrail.trace.stops import DEFAULT_STOP_CATEGORIES
@@ -454,7 +454,12 @@ def run(
             r.report_id, outpoint, v.address, cluster, attributed,
             dup if dup in eligible else None, asset, r.chain,
         ))  # fmt: skip
-    schemes = group(payments, trace_reach(ws, hops=hops), account_trace_reach(ws, hops=hops))
+    # The grouping's traces and the cases' traces meet the same transactions, clusters and tags:
+    # they share what they look up (the store does not change during the run).
+    lookups = TraceLookups(ws.con)
+    schemes = group(
+        payments, trace_reach(ws, hops=hops, lookups=lookups), account_trace_reach(ws, hops=hops)
+    )
     cases = {c["case_id"]: c for c in store.cases()}
     new_cases: list[tuple[str, str]] = []
     placed: dict[str, str] = {}
@@ -505,7 +510,9 @@ def run(
         sources = list(dict.fromkeys(
             f"{v.txid}:{v.vout}" for r, v in payments_once(rs, checks) if r.chain == "btc"
         ))  # fmt: skip
-        trace = ws.trace(sources, policy=pol, stop=default_stop()) if sources else None
+        trace = (
+            ws.trace(sources, policy=pol, stop=default_stop(), lookups=lookups) if sources else None
+        )
         per_asset: dict[tuple[str, str], list[str]] = {}
         for r, _ in payments_once(rs, checks):
             if r.report_id in traced_as:

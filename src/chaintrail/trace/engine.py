@@ -10,7 +10,10 @@ could feed it, so batches stay as large as that ordering allows. Each batch asks
 keys, which DuckDB answers from the lookup indexes ``chaintrail cluster`` creates
 (:mod:`chaintrail.clustering.lookups`), and the hub rule reads the counterparty counts that
 clustering precomputes (:mod:`chaintrail.clustering.counterparties`): a 10-hop trace on a
-store of a million transactions takes well under a second (docs/benchmarks.md).
+store of a million transactions takes well under a second (docs/benchmarks.md). Traces of one
+run (case triage traces a hundred groups of payments twice) can share one
+:class:`TraceLookups`, so that what one trace looked up is not asked of the store again by the
+next: their results are the same as alone.
 
 Every step is checked for conservation (per source label) and the finished trace for the
 accounting ``endpoints + unspent + fees + stopped == source amount``; a violation raises
@@ -37,8 +40,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chaintrail.clustering.counterparties import counts as counterparty_counts
-from chaintrail.clustering.counterparties import usable as counterparty_table_usable
 from chaintrail.errors import InvalidOutPointError, OutPointNotFoundError, TraceInvariantError
 from chaintrail.trace.policies import Fifo, Slice, TaintedInput, TracePolicy
 from chaintrail.trace.result import (
@@ -50,6 +51,7 @@ from chaintrail.trace.result import (
     TraceStatus,
     TraceStep,
 )
+from chaintrail.trace.shared import _TAG_FILTER, TraceLookups, _select_in
 from chaintrail.trace.stops import DEFAULT_STOP_CATEGORIES, Attribution, Candidate, Hit, Stop
 
 if TYPE_CHECKING:
@@ -57,7 +59,14 @@ if TYPE_CHECKING:
 
     from chaintrail.workspace import Workspace
 
-__all__ = ["DEFAULT_BUDGET", "DEFAULT_MAX_HOPS", "default_stop", "parse_outpoint", "trace"]
+__all__ = [
+    "DEFAULT_BUDGET",
+    "DEFAULT_MAX_HOPS",
+    "TraceLookups",
+    "default_stop",
+    "parse_outpoint",
+    "trace",
+]
 
 #: Transactions a trace may split before it stops with ``BUDGET_EXHAUSTED``.
 DEFAULT_BUDGET = 100_000
@@ -66,26 +75,6 @@ DEFAULT_MAX_HOPS = 100
 
 _OUTPOINT = re.compile(r"^([0-9a-fA-F]{64}):(\d{1,10})$")
 _BEST = "join blocks b on b.hash = {t}.block_hash and b.in_best_chain"
-#: Values per ``in (?, ...)`` list of :func:`_select_in`.
-_CHUNK = 256
-
-
-def _select_in(
-    con: duckdb.DuckDBPyConnection, sql: str, values: Sequence[object]
-) -> list[tuple[Any, ...]]:
-    """Rows of ``sql``, whose ``{in}`` is filled with a list of constants, over ``values``.
-
-    DuckDB answers ``column in (constant, ...)`` from an ART index on that column (see
-    :mod:`chaintrail.clustering.lookups`) while it matches at most ``index_scan_max_count``
-    (2,048) rows, hence the chunks; a join, ``in (select unnest(...))``, or the same list in a
-    query that also joins ``blocks`` scans the whole table instead, so best-chain filtering is
-    left to the caller (:meth:`_Engine.best`).
-    """
-    rows: list[tuple[Any, ...]] = []
-    for k in range(0, len(values), _CHUNK):
-        part = list(values[k : k + _CHUNK])
-        rows += con.execute(sql.replace("{in}", ",".join("?" * len(part))), part).fetchall()
-    return rows
 
 
 def default_stop() -> Stop:
@@ -236,52 +225,38 @@ class _Tx:
 
 
 class _StoreContext:
-    """Answers the stop rules' questions in batches; knows the sources' own clusters.
+    """Answers the stop rules' questions in batches for one trace; knows its sources' own
+    clusters.
 
-    Cluster ids are learnt once per batch (:meth:`prefetch`) and cached; the hub rule's
-    counterparty counts come from the clustering run's ``cluster_counterparties`` table while
-    it covers the store (:func:`chaintrail.clustering.counterparties.usable`, asked per batch
-    since a fetch can add transactions mid-trace), else from the same count done live.
-    ``hub_counts`` records which answered (``precomputed``, ``live``) for the trace's limits.
+    The answers come from a :class:`TraceLookups` (the run's, or the trace's own): cluster ids
+    learnt once per batch (:meth:`prefetch`), tags of clusters, and the hub rule's counterparty
+    counts, which come from the clustering run's ``cluster_counterparties`` table while it
+    covers the store (:func:`chaintrail.clustering.counterparties.usable`, asked again after a
+    fetch adds transactions mid-trace), else from the same count done live. ``hub_counts``
+    records which answered (``precomputed``, ``live``) for the trace's limits.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, source_addresses: Iterable[str]) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source_addresses: Iterable[str],
+        lookups: TraceLookups | None = None,
+    ) -> None:
         self.con = con
+        self.lookups = lookups if lookups is not None else TraceLookups(con)
         self._own_addresses = {a for a in source_addresses if a}
-        row = con.execute("select count(*) from cluster_blocks").fetchone()
-        self.clusters_built = bool(row and row[0])
+        self.clusters_built = self.lookups.clusters_built
         self._own_clusters: set[int] = set()
-        self._clusters: dict[str, int | None] = {}
         self.hub_counts: list[str] = []
-        #: Categories → cluster id → its tag rows (see :meth:`_cluster_tags`).
-        self._tags: dict[tuple[str, ...], dict[int, list[tuple[Any, ...]]]] = {}
-        #: (categories, cluster id) → best tag per address and overall (:meth:`_cluster_best`).
-        self._best: dict[
-            tuple[tuple[str, ...], int],
-            tuple[dict[str, tuple[Any, ...]], tuple[Any, ...] | None],
-        ] = {}
         if self.clusters_built and self._own_addresses:
             self._own_clusters = {
-                c for c in self._cluster_ids(sorted(self._own_addresses)).values() if c is not None
+                c
+                for c in self.lookups.cluster_ids(sorted(self._own_addresses)).values()
+                if c is not None
             }
 
     def _cluster_ids(self, addresses: Sequence[str]) -> dict[str, int | None]:
-        missing = [a for a in addresses if a not in self._clusters]
-        if missing and self.clusters_built:
-            ids = dict(_select_in(
-                self.con, "select id, address from addresses where address in ({in})", missing
-            ))  # fmt: skip
-            found = {
-                str(ids[a]): int(c)
-                for a, c in _select_in(
-                    self.con,
-                    "select address_id, cluster_id from clusters where address_id in ({in})",
-                    sorted(ids),
-                )
-            }
-            for a in missing:
-                self._clusters[a] = found.get(a)
-        return {a: self._clusters.get(a) for a in addresses}
+        return self.lookups.cluster_ids(addresses)
 
     def prefetch(self, addresses: Sequence[str]) -> None:
         """Learn the clusters of a batch of addresses (for :meth:`is_own`, the tags and the hub
@@ -296,74 +271,28 @@ class _StoreContext:
             return False
         return self._cluster_ids([address])[address] in self._own_clusters
 
-    def _cluster_best(
-        self, cluster_id: int, categories: tuple[str, ...], rows: list[tuple[Any, ...]]
-    ) -> tuple[dict[str, tuple[Any, ...]], tuple[Any, ...] | None]:
-        """Of a cluster's tag rows (address, label, category, confidence, level): the best per
-        tagged address and the best overall, ranked as :meth:`attributions` ranks (most
-        confident first, then by label and address); computed once per cluster and trace."""
-        key = (categories, cluster_id)
-        if key not in self._best:
-
-            def rank(r: tuple[Any, ...]) -> tuple[Any, ...]:
-                return (-(r[4] or 0), str(r[1]), str(r[0]))
-
-            direct: dict[str, tuple[Any, ...]] = {}
-            for r in rows:
-                if r[0] not in direct or rank(r) < rank(direct[r[0]]):
-                    direct[r[0]] = r
-            overall = min(direct.values(), key=rank) if direct else None
-            self._best[key] = (direct, overall)
-        return self._best[key]
-
-    def _cluster_tags(
-        self, cluster_ids: Iterable[int], categories: Sequence[str]
-    ) -> dict[int, list[tuple[Any, ...]]]:
-        """The tags in ``categories`` of every address of each cluster, as (address, label,
-        category, confidence, level) rows, each cluster read once per trace."""
-        cache = self._tags.setdefault(tuple(categories), {})
-        missing = sorted({c for c in cluster_ids if c not in cache})
-        if missing:
-            for c in missing:
-                cache[c] = []
-            for cluster_id, *row in self.con.execute(
-                """with k as (select unnest($k::BIGINT[]) as cluster_id)
-                   select k.cluster_id, a.address, t.label, t.category, t.confidence,
-                          t.confidence_level
-                   from k join clusters c on c.cluster_id = k.cluster_id
-                   join addresses a on a.id = c.address_id
-                   join tags t on t.address_norm = a.address
-                   where t.network = 'BTC'
-                     and (lower(t.category) in (select unnest($c::VARCHAR[]))
-                          or list_has_any(t.concepts, $c::VARCHAR[]))""",
-                {"k": missing, "c": list(categories)},
-            ).fetchall():
-                cache[int(cluster_id)].append(tuple(row))
-        return cache
-
     def attributions(
         self, addresses: Sequence[str], categories: Sequence[str]
     ) -> dict[str, Attribution]:
         """The best tag of each address: its own, else one of another address of its cluster
         (most confident first, then by label and address)."""
+        cats = tuple(categories)
         clusters = self._cluster_ids(addresses)
-        tagged = self._cluster_tags((c for c in clusters.values() if c is not None), categories)
+        tagged = self.lookups.cluster_tags((c for c in clusters.values() if c is not None), cats)
         rows: list[tuple[Any, ...]] = []
         alone = [a for a, c in clusters.items() if c is None]
         if alone:
             rows += self.con.execute(
-                """select t.address_norm, t.address_norm, null, t.label, t.category,
-                          t.confidence, t.confidence_level
-                   from tags t
-                   where t.network = 'BTC' and t.address_norm in (select unnest($a::VARCHAR[]))
-                     and (lower(t.category) in (select unnest($c::VARCHAR[]))
-                          or list_has_any(t.concepts, $c::VARCHAR[]))""",
-                {"a": alone, "c": list(categories)},
+                f"""select t.address_norm, t.address_norm, null, t.label, t.category,
+                           t.confidence, t.confidence_level
+                    from tags t
+                    where t.address_norm in (select unnest($a::VARCHAR[])) and {_TAG_FILTER}""",
+                {"a": alone, "c": list(cats)},
             ).fetchall()
         for address, cluster_id in clusters.items():
             if cluster_id is None:
                 continue
-            direct, overall = self._cluster_best(cluster_id, tuple(categories), tagged[cluster_id])
+            direct, overall = self.lookups.cluster_best(cluster_id, cats, tagged[cluster_id])
             # An address's own tag beats any other; without one, the cluster's best tag (every
             # tag of the cluster is then another address's) — the ranking below, done once per
             # cluster instead of once per address and tag.
@@ -383,12 +312,10 @@ class _StoreContext:
         return {k: v[1] for k, v in best.items()}
 
     def counterparties(self, addresses: Sequence[str]) -> dict[str, int]:
-        if self.clusters_built and counterparty_table_usable(self.con):
+        if self.clusters_built and self.lookups.counts_usable():
             self._used("precomputed")
             ids = self._cluster_ids(addresses)
-            found = counterparty_counts(
-                self.con, sorted({c for c in ids.values() if c is not None})
-            )
+            found = self.lookups.counts(sorted({c for c in ids.values() if c is not None}))
             # Every address of a covered store has a cluster: one without has no transactions.
             return {a: found[c] for a, c in ids.items() if c is not None and c in found}
         self._used("live")
@@ -436,8 +363,10 @@ class _Engine:
         *,
         fetcher: SpendFetcher | None = None,
         offline: bool = False,
+        lookups: TraceLookups,
     ) -> None:
         self.con = ws.con
+        self.lookups = lookups
         self.fetcher = fetcher
         self.offline = offline
         #: Outputs whose spender was fetched once already (asked again: data_end, no loop).
@@ -446,7 +375,9 @@ class _Engine:
         self.conserves = policy.conserves
         self.stop = stop
         self.budget = budget
-        self.txs: dict[str, _Tx] = {}
+        #: Transactions loaded so far: the run's (kept for this trace even if a fetch makes the
+        #: run forget them, as a trace alone keeps what it loaded).
+        self.txs: dict[str, _Tx] = lookups.txs
         self.pending: list[_Coin] = []
         self.waiting: dict[tuple[str, int], _Coin] = {}
         self.heap: list[tuple[tuple[int, int], str]] = []
@@ -459,8 +390,8 @@ class _Engine:
         self.fees = 0
         self.fees_by_source: dict[str, int] = {}
         self.sources: dict[tuple[str, int], Source] = {}
-        #: Block hash → (in the best chain, time), as learnt so far.
-        self.blocks: dict[str, tuple[bool, datetime | None]] = {}
+        #: Block hash → (in the best chain, time), as learnt so far (kept as ``txs``).
+        self.blocks: dict[str, tuple[bool, datetime | None]] = lookups.blocks
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -532,13 +463,11 @@ class _Engine:
             "where txid in ({in})",
             new,
         )
-        labels = {
-            str(t): (kind, is_cj)
-            for t, kind, is_cj in _select_in(
-                self.con, "select txid, kind, is_coinjoin from coinjoins where txid in ({in})", new
-            )
-        }
+        labels = self.lookups.coinjoin_labels(new)
+        creators = self.lookups.positions
+        seen: dict[str, list[tuple[int, int]]] = {t: [] for t in new}
         for txid, height, position, block in rows:
+            seen[str(txid)].append((_n(height), int(position)))
             kind, is_cj = labels.get(str(txid), (None, False))
             self.txs[str(txid)] = _Tx(
                 str(txid), (_n(height), int(position)), height, self.blocks[block][1],
@@ -552,20 +481,30 @@ class _Engine:
             ),
             key=lambda r: (r[0], r[1]),
         )
-        creators: dict[str, list[tuple[int, int]]] = {}
+        # These transactions' own positions answer for the inputs spending their outputs.
+        for txid, own in seen.items():
+            creators.setdefault(txid, sorted(own))
+        unknown = sorted({t for r in inputs if (t := r[2]) is not None and t not in creators})
+        for txid in unknown:
+            creators[txid] = []
         for txid, height, position, _ in self._best_rows(
             "select txid, block_height, position, block_hash from transactions "
             "where txid in ({in})",
-            sorted({str(r[2]) for r in inputs if r[2] is not None}),
+            unknown,
         ):
-            creators.setdefault(str(txid), []).append((_n(height), int(position)))
+            creators[str(txid)].append((_n(height), int(position)))
+        for txid in unknown:
+            creators[txid].sort()
         for txid, index, s_txid, s_vout, value, is_cb, _ in inputs:
             tx = self.txs.get(str(txid))
             if tx is None:
                 continue
             # One input per creating transaction found, as a left join gives (a txid twice in
             # the best chain, BIP 30's duplicate coinbases, is two creators).
-            for c_pos in creators.get(str(s_txid), [None]) if s_txid is not None else [None]:
+            found: list[tuple[int, int] | None] = []
+            if s_txid is not None:
+                found += creators.get(str(s_txid), [])
+            for c_pos in found or [None]:
                 tx.inputs.append(_In(
                     int(index), s_txid, None if s_vout is None else int(s_vout),
                     None if value is None else int(value), bool(is_cb), c_pos,
@@ -583,17 +522,19 @@ class _Engine:
                 tx.outputs.append(_Out(int(vout), int(value), address, script_type))
 
     def spends(self, coins: Sequence[_Coin]) -> dict[tuple[str, int], str]:
-        keys = {c.key for c in coins}
-        rows = self._best_rows(
+        """The spending transaction of each of these outputs that is spent in the best chain."""
+        known = self.lookups.spent
+        unknown = sorted({c.txid for c in coins if c.txid not in known})
+        for txid in unknown:
+            known[txid] = {}
+        for t, v, spender, _ in self._best_rows(
             "select spent_txid, spent_vout, txid, block_hash from inputs "
             "where spent_txid in ({in})",
-            sorted({c.txid for c in coins}),
-        )
-        return {
-            (str(t), int(v)): str(spender)
-            for t, v, spender, _ in rows
-            if v is not None and (str(t), int(v)) in keys
-        }
+            unknown,
+        ):
+            if v is not None:
+                known[str(t)][int(v)] = str(spender)
+        return {c.key: s for c in coins if (s := known[c.txid].get(c.vout)) is not None}
 
     # --- classification of new tainted outputs ------------------------------------------------
 
@@ -678,6 +619,7 @@ class _Engine:
                 retry.append(coin)
         if retry:
             self.fetcher.fetch(list(dict.fromkeys(answers[c.key] or "" for c in retry)))
+            self.lookups.invalidate()  # the store changed: no answer from before holds
             self.pending.extend(retry)
             self.classify(ctx)
 
@@ -843,6 +785,7 @@ def trace(
     budget: int | None = None,
     fetcher: SpendFetcher | None = None,
     offline: bool = False,
+    lookups: TraceLookups | None = None,
 ) -> Trace:
     """Trace the value of ``start`` (``TXID:VOUT`` strings, ``(txid, vout)`` pairs or objects
     with ``txid``/``vout``) forward through the store.
@@ -856,6 +799,10 @@ def trace(
     ``fetcher`` asks a server about outputs with no spender in the store and fetches their
     spenders; ``offline=True`` forbids that (such outputs stop as ``data_end``); with neither,
     the store is taken as the whole chain (``unspent``). ``limits["fetch"]`` says which.
+
+    ``lookups`` shares what this trace looks up with the other traces given the same object
+    (:class:`TraceLookups`: one per run, while the store does not change); the result is the
+    same with or without it.
     """
     items: list[object] = [start] if isinstance(start, str) else list(start)
     if not items:
@@ -866,9 +813,13 @@ def trace(
     steps = DEFAULT_BUDGET if budget is None else budget
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"budget must be a non-negative integer, not {budget!r}")
-    engine = _Engine(ws, pol, rule, steps, fetcher=None if offline else fetcher, offline=offline)
+    shared = lookups if lookups is not None else TraceLookups(ws.con)
+    engine = _Engine(
+        ws, pol, rule, steps, fetcher=None if offline else fetcher, offline=offline,
+        lookups=shared,
+    )  # fmt: skip
     engine.load_sources(points)
-    ctx = _StoreContext(ws.con, [s.address for s in engine.sources.values() if s.address])
+    ctx = _StoreContext(ws.con, [s.address for s in engine.sources.values() if s.address], shared)
     status = engine.run(ctx)
     fetched = (
         engine.fetcher.limits()
