@@ -391,7 +391,8 @@ class Workspace:
         :func:`chaintrail.trace.paths.find_paths`).
 
         Spends and creating transactions missing from the store are fetched from
-        ``esplora_url`` (default: the setting) unless ``offline``; fetching needs ``write=True``.
+        ``esplora_url`` (default: the setting) unless ``offline``, and first the confirmed
+        histories of the two addresses; fetching needs ``write=True``.
         """
         from chaintrail.trace.paths import find_paths
         from chaintrail.trace.sources import Window
@@ -404,6 +405,9 @@ class Workspace:
         from chaintrail.ingest.sources.esplora import open_trace_fetcher
 
         with open_trace_fetcher(self, url) as fetcher:
+            for end in (source, target):
+                if not end.strip().lower().startswith("cluster:"):
+                    fetcher.fetch_history(end.strip())
             return find_paths(self, source, target, max_hops=max_hops, window=window,
                               limit=limit, fetcher=fetcher)  # fmt: skip
 

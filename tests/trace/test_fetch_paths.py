@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from chaintrail.errors import NoPaymentsError
 from chaintrail.ingest.sources.esplora import (
     EsploraClient,
     EsploraFetcher,
@@ -130,3 +131,22 @@ def test_cli_paths_fetch(
     expected = json.loads(run(capsys, "-w", str(full_ws), *args))
     assert got["paths"] == expected["paths"] and got["hops"] == 2
     assert got["limits"]["fetch"]["url"] == server.url
+
+
+def test_the_ends_histories_are_fetched_first(
+    tmp_path: Path, blocks: list[bytes], full_ws: Path, server: EsploraServer
+) -> None:
+    """A store of blocks 0..190 only: the payee's payment (block 496) is not stored at all, so
+    offline the payee is unknown (``no_payments``); ``ws.paths`` with a server fetches the two
+    addresses' histories first and finds the whole store's paths."""
+    (tmp_path / "blk00000.dat").write_bytes(blk_file(blocks[: CUT + 1]))
+    with Workspace.create(tmp_path / "ws") as ws:
+        ws.ingest.files([tmp_path / "blk00000.dat"])
+    with Workspace.open(full_ws) as ws:
+        expected = ws.paths(SATOSHI, A3B0_PAYEE)
+    with Workspace.open(tmp_path / "ws", write=True) as ws:
+        with pytest.raises(NoPaymentsError):
+            ws.paths(SATOSHI, A3B0_PAYEE, offline=True)
+        got = ws.paths(SATOSHI, A3B0_PAYEE, esplora_url=server.url)
+    assert got.hops == 2 and _paths(got) == _paths(expected)
+    assert got.limits["fetch"]["errors"] == []

@@ -771,6 +771,18 @@ class TraceFetcher:
         except SourceUnavailableError as e:
             self.errors.append(e.message)
 
+    def fetch_history(self, address: str) -> None:
+        """Store the confirmed history of ``address`` (its payments in and out), so that a
+        search from or to it starts from every payment, not only the stored ones."""
+        if not self.available:
+            return
+        try:
+            txids = self.fetcher.address_txids(address)
+        except SourceUnavailableError as e:
+            self.errors.append(e.message)
+            return
+        self.fetch(txids)
+
     def limits(self) -> dict[str, object]:
         c = self.fetcher.client
         return {
