@@ -36,8 +36,9 @@ def validate(
     out: Path = typer.Option(None, "-o", "--out", help="Also write the JSON results here."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Simulate, cluster, tag and trace; score clustering, CoinJoin detectors, change heuristics
-    and trace policies against the truth (case triage is not measured yet)."""
+    """Simulate, cluster, tag and trace; score clustering, CoinJoin detectors, change
+    heuristics, trace policies and case triage against the truth (eth-exchanges: the Ethereum
+    deposit heuristics and the account trace)."""
     from chaintrail.validate import validate as run
 
     names = [s.strip() for s in scenarios.split(",") if s.strip()]
